@@ -1,0 +1,48 @@
+"""API v1: ``/api/v1/``, OpenAPI at ``/api/v1/openapi.json``, docs at ``/api/v1/docs``."""
+
+from __future__ import annotations
+
+from django.db import DatabaseError, connection
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema, Status
+
+import quanzi
+from quanzi.api import errors
+from quanzi.api.auth import operator_auth
+from quanzi.core.api import router as core_router
+
+api = NinjaAPI(
+    title="Quanzi API",
+    version="1",
+    description=(
+        "The REST API of a Quanzi hub. Authenticate with an operator token "
+        "(`quanzi token create USERNAME`) as `Authorization: Bearer qz_...`. Writes accept an "
+        "`Idempotency-Key` header: a retry with the same key and body gets the first response. "
+        'Every 4xx has one shape: `{"error": {"code", "message", "fields"}}`. Lists take '
+        "`limit` (1-200) and `offset` and answer `items`, `count` and `next_offset`."
+    ),
+    urls_namespace="api-v1",
+    auth=operator_auth,
+)
+errors.install(api)
+
+
+class HealthOut(Schema):
+    status: str
+    database: str
+    version: str
+
+
+@api.get("/health", auth=None, response={200: HealthOut, 503: HealthOut}, tags=["health"])
+def health(request: HttpRequest) -> Status[HealthOut]:
+    """Liveness and readiness: answers 200 when the database answers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        status, code = "ok", 200
+    except DatabaseError:
+        status, code = "unavailable", 503
+    return Status(code, HealthOut(status=status, database=connection.vendor, version=quanzi.__version__))
+
+
+api.add_router("/", core_router)
