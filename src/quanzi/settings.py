@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import plotly
 from django.core.exceptions import ImproperlyConfigured
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -100,7 +101,8 @@ def _database(home: Path) -> dict[str, Any]:
         config["CONN_HEALTH_CHECKS"] = True
     else:
         raise ImproperlyConfigured(
-            f"DATABASE_URL uses {engine or 'an unknown engine'}; Quanzi runs on PostgreSQL or SQLite"
+            f"DATABASE_URL uses {engine or 'an unknown engine'}; "
+            "Quanzi runs on PostgreSQL or SQLite"
         )
     config.setdefault("TEST", {})
     return config
@@ -197,7 +199,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = QUANZI_HOME / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
-STATICFILES_DIRS = [("plotly", Path(__import__("plotly").__file__).parent / "package_data")]
+STATICFILES_DIRS = [("plotly", Path(plotly.__file__ or ".").parent / "package_data")]
 # Files are served from the installed packages as they are; no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -61,15 +61,15 @@ def _validation_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def install(api: NinjaAPI) -> None:
-    def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    def application_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(exc.status, exc.code, exc.message, exc.fields)
 
-    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    def validation_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(
             422, "invalid", "Some fields are invalid.", _validation_fields(exc.errors)
         )
 
-    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         status = exc.status_code
         if isinstance(exc, AuthenticationError):
             return error_response(
@@ -81,10 +81,10 @@ def install(api: NinjaAPI) -> None:
             return error_response(400, "malformed_json", "The request body is not valid JSON.")
         return error_response(status, _CODES.get(status, "error"), str(exc.message))
 
-    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    def not_found(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(404, "not_found", "Not found.")
 
-    def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def unexpected(request: HttpRequest, exc: Any) -> HttpResponse:
         log.exception("unhandled API error on %s %s", request.method, request.path)
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side; nothing was changed."),

@@ -1,7 +1,9 @@
 """API v1 routes of the core primitives: the activity log and the jobs."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Ninja resolves a handler's annotations in the
+# globals of the function it registers, and ``@paginate`` wraps the handler in a function from
+# ninja.pagination, where ``Query[ActivityFilters]`` as a string cannot be resolved (every
+# GET /activities and the OpenAPI document then failed with a 500).
 from datetime import datetime
 from typing import Any
 

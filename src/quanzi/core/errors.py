@@ -11,7 +11,7 @@ from typing import ClassVar
 
 
 class ApplicationError(Exception):
-    code: ClassVar[str] = "invalid"
+    code: str = "invalid"
     status: ClassVar[int] = 422
 
     def __init__(

@@ -23,7 +23,6 @@ CURRENCIES: Final[dict[str, tuple[int, str]]] = {
 }
 
 _AMOUNT = re.compile(r"^(?P<sign>[-+]?)(?P<units>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?$")
-_SYMBOLS = sorted({symbol for _, symbol in CURRENCIES.values()}, key=len, reverse=True)
 
 
 class MoneyError(ApplicationError):
@@ -60,6 +59,7 @@ class Money:
         Refuses what would lose precision (``0.001`` yuan), a comma as decimal mark (``12,5``)
         and anything that is not a plain amount.
         """
+        exponent = currency_exponent(currency)
         raw = text.strip() if isinstance(text, str) else text
         if not isinstance(raw, str) or not raw:
             raise MoneyError("An amount is required.", field="amount")
@@ -67,10 +67,10 @@ class Money:
         negative = body.startswith("-")
         if body[:1] in "+-":
             body = body[1:]
-        for symbol in _SYMBOLS:
-            if body.startswith(symbol):
-                body = body[len(symbol) :]
-                break
+        # Only this currency's own sign: "$5" typed into a CNY price is not ¥5.
+        symbol = CURRENCIES[currency][1]
+        if body.startswith(symbol):
+            body = body[len(symbol) :]
         if negative:
             body = "-" + body
         match = _AMOUNT.match(body)
@@ -78,7 +78,6 @@ class Money:
             raise MoneyError(
                 f"{text!r} is not an amount; write it like 1234.50 or ¥1,234.50.", field="amount"
             )
-        exponent = currency_exponent(currency)
         fraction = match.group("fraction") or ""
         if len(fraction) > exponent:
             raise MoneyError(
@@ -143,15 +142,18 @@ class Money:
         sign = -1 if self.minor < 0 else 1
         whole = abs(self.minor)
         parts = [whole * w // total for w in weights]
-        for i in range(whole - sum(parts)):
-            parts[i % len(parts)] += 1
+        # Fewer leftover units than weighted parts remain, and a part weighted 0 gets nothing.
+        weighted = [i for i, w in enumerate(weights) if w]
+        for i in weighted[: whole - sum(parts)]:
+            parts[i] += 1
         return [Money(sign * p, self.currency) for p in parts]
 
     def percent(self, basis_points: int) -> Money:
         """``basis_points`` / 10,000 of this amount, rounded half away from zero to a fen."""
-        numerator = abs(self.minor) * basis_points
+        numerator = abs(self.minor) * abs(basis_points)
         minor = (numerator + 5_000) // 10_000
-        return Money(minor if self.minor >= 0 else -minor, self.currency)
+        negative = (self.minor < 0) != (basis_points < 0)
+        return Money(-minor if negative else minor, self.currency)
 
     def format(self, *, symbol: bool = True) -> str:
         """``¥1,234.50``; negative amounts as ``-¥3.00``."""

@@ -44,7 +44,7 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("The activity log is append-only; record a new activity instead.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("The activity log is append-only; nothing is deleted from it.")
 
 

@@ -53,7 +53,7 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Ledger records are append-only; post a correcting transaction.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("Ledger records are append-only; post a correcting transaction.")
 
 
@@ -84,6 +84,10 @@ class LedgerTransaction(models.Model):
             raise AppendOnlyError("Ledger records are append-only; post a correcting transaction.")
         super().save(*args, **kwargs)
 
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        # Model.delete() goes through the deletion collector, not the queryset's delete().
+        raise AppendOnlyError("Ledger records are append-only; post a correcting transaction.")
+
 
 class LedgerEntry(models.Model):
     transaction = models.ForeignKey(
@@ -112,3 +116,7 @@ class LedgerEntry(models.Model):
         if not self._state.adding:
             raise AppendOnlyError("Ledger records are append-only; post a correcting transaction.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        # Model.delete() goes through the deletion collector, not the queryset's delete().
+        raise AppendOnlyError("Ledger records are append-only; post a correcting transaction.")

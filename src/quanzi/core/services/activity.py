@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError
@@ -32,6 +33,11 @@ def activity_record(
     if kind not in ActivityKind.values:
         raise ApplicationError(f"Unknown activity kind {kind!r}.", field="kind")
     moment = occurred_at or clock.now()
+    if timezone.is_naive(moment):
+        # Comparing it with "now" would crash, and storing it would guess a zone silently.
+        raise ApplicationError(
+            "The time needs a time zone, like 2024-05-01T10:00:00+08:00.", field="occurred_at"
+        )
     # A few minutes of clock skew between an integrator and us is normal; hours are a mistake.
     if moment > clock.now() + timedelta(minutes=5):
         raise ApplicationError("An activity cannot happen in the future.", field="occurred_at")

@@ -63,7 +63,13 @@ def idempotency_begin(
             )
     except IntegrityError:
         pass
-    existing = IdempotencyRecord.objects.get(user_id=user_id, key=key)
+    existing = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
+    if existing is None:
+        # The first request failed and was abandoned between our insert and this read.
+        raise IdempotencyInProgress(
+            "A request with this Idempotency-Key was just being handled; retry shortly.",
+            field="Idempotency-Key",
+        )
     if existing.request_hash != fingerprint:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request; "

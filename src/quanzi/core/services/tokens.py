@@ -18,7 +18,7 @@ from quanzi.core.errors import ApplicationError, Conflict, NotFound
 from quanzi.core.models import ActivityKind, ApiToken
 from quanzi.core.services.activity import activity_record
 
-TOKEN_PREFIX = "qz_"
+TOKEN_PREFIX = "qz_"  # noqa: S105  (a public marker, not a secret)
 _USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
 
 
