@@ -17,7 +17,9 @@ import pytest
 from quanzi.cli import main
 
 
-def quanzi(*args: str, home: Path, timeout: int = 120, **env: str) -> subprocess.CompletedProcess[str]:
+def quanzi(
+    *args: str, home: Path, timeout: int = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environ.update(QUANZI_HOME=str(home), **env)
     return subprocess.run(
@@ -118,7 +120,9 @@ def test_serve_answers_health_and_stops_on_sigterm(demo_home: Path) -> None:
         body = None
         for _ in range(100):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/v1/health", timeout=2
+                ) as r:
                     body = json.loads(r.read())
                 break
             except OSError:
@@ -156,7 +160,13 @@ def test_worker_once_runs_due_jobs_and_unknown_job_is_refused(demo_home: Path) -
 
 def test_production_profile_passes_deploy_check(tmp_path: Path) -> None:
     result = quanzi(
-        "manage", "check", "--deploy", "--fail-level", "WARNING", home=tmp_path, QUANZI_PROFILE="production"
+        "manage",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        home=tmp_path,
+        QUANZI_PROFILE="production",
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout

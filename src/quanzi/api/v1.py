@@ -42,7 +42,9 @@ def health(request: HttpRequest) -> Status[HealthOut]:
         status, code = "ok", 200
     except DatabaseError:
         status, code = "unavailable", 503
-    return Status(code, HealthOut(status=status, database=connection.vendor, version=quanzi.__version__))
+    return Status(
+        code, HealthOut(status=status, database=connection.vendor, version=quanzi.__version__)
+    )
 
 
 api.add_router("/", core_router)

@@ -91,6 +91,7 @@ def serve(host: str, port: int, workers: int | None, no_worker: bool) -> None:
     """Serve the hub with gunicorn, and run scheduled jobs beside it."""
     from quanzi.cli.server import serve as run_server
 
+    _compile_translations()
     django_setup()
     run_server(host=host, port=port, workers=workers, with_worker=not no_worker)
 
@@ -122,9 +123,7 @@ def worker(once: bool, tick: int, run_name: str | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def demo(no_serve: bool, host: str, port: int) -> None:
     """Set up the embedded database, load a demo hub, create operator 'demo', and serve it."""
-    from quanzi.i18n import compile_messages
-
-    compile_messages()
+    _compile_translations()
     django_setup()
     from django.conf import settings
 
@@ -152,6 +151,15 @@ def demo(no_serve: bool, host: str, port: int) -> None:
     from quanzi.cli.server import serve as run_server
 
     run_server(host=host, port=port, workers=None, with_worker=True)
+
+
+def _compile_translations() -> None:
+    from quanzi.i18n import compile_messages
+
+    try:
+        compile_messages()
+    except OSError as exc:  # a read-only install ships its catalogues compiled
+        click.echo(f"quanzi: translations not compiled ({exc.strerror})", err=True)
 
 
 def _url_host(host: str) -> str:

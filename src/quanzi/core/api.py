@@ -163,9 +163,7 @@ def job_list(request: HttpRequest) -> list[JobOut]:
     return out
 
 
-@router.post(
-    "/jobs/{name}/actions/run", response={200: JobRunOut, **ERRORS}, tags=["jobs"]
-)
+@router.post("/jobs/{name}/actions/run", response={200: JobRunOut, **ERRORS}, tags=["jobs"])
 def job_run_now(request: HttpRequest, name: str) -> JobRun:
     """Run a job now, in a slot of its own, and return how it went."""
     run = scheduling.job_run(name, manual=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Value, When
 
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError, Conflict
@@ -117,9 +117,7 @@ def ledger_post(
             # first commits, finds its transaction below instead of posting again.
             locked = ledger_accounts_for_update(leg.account.pk for leg in legs)
             if idempotency_key:
-                existing = LedgerTransaction.objects.filter(
-                    idempotency_key=idempotency_key
-                ).first()
+                existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
                 if existing is not None:
                     return _replay(existing, legs)
 
@@ -159,11 +157,16 @@ def ledger_post(
                     )
                 )
             LedgerEntry.objects.bulk_create(entries)
-            for account_id, delta in sorted(deltas.items()):
-                if delta:
-                    LedgerAccount.objects.filter(pk=account_id).update(
-                        balance=F("balance") + delta
+            moved = {pk: delta for pk, delta in deltas.items() if delta}
+            if moved:
+                # One statement for every account: a round trip less per posting.
+                LedgerAccount.objects.filter(pk__in=moved).update(
+                    balance=F("balance")
+                    + Case(
+                        *(When(pk=pk, then=Value(delta)) for pk, delta in moved.items()),
+                        output_field=BigIntegerField(),
                     )
+                )
             return txn
     except IntegrityError:
         # The unique key lost a race with a concurrent post outside our lock's reach.
