@@ -33,6 +33,12 @@ def _postgres_marker(request: pytest.FixtureRequest) -> None:
         need("needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    # Operators are created in many tests; the production hasher takes a third of a second each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def operator(db: None) -> Any:
     from quanzi.core.services.tokens import operator_create
