@@ -81,6 +81,35 @@ def api(client: Any, api_token: str) -> Any:
     return Api()
 
 
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``quanzi.core.clock.now()`` under the test's control: ``frozen_clock.set(moment)``,
+    ``frozen_clock.advance(timedelta(...))``. Starts at the real now."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from quanzi.core import clock
+
+    class Frozen:
+        def __init__(self) -> None:
+            self.moment = timezone.now()
+
+        def set(self, moment: datetime) -> None:
+            self.moment = moment
+
+        def advance(self, delta: timedelta) -> datetime:
+            self.moment += delta
+            return self.moment
+
+        def __call__(self) -> datetime:
+            return self.moment
+
+    frozen = Frozen()
+    monkeypatch.setattr(clock, "now", frozen)
+    return frozen
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     url = os.environ.get("QUANZI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -150,9 +150,9 @@ def test_worker_once_runs_due_jobs_and_unknown_job_is_refused(demo_home: Path) -
     assert once.returncode == 0, once.stderr
     unknown = quanzi("worker", "--run", "nope", home=demo_home)
     assert unknown.returncode == 1
-    assert unknown.stderr.strip().splitlines() == [
-        "quanzi: No job named 'nope'; known jobs: core.idempotency_purge, core.ledger_verify."
-    ]
+    (line,) = unknown.stderr.strip().splitlines()
+    assert line.startswith("quanzi: No job named 'nope'; known jobs: ")
+    assert "core.ledger_verify" in line
     verify = quanzi("worker", "--run", "core.ledger_verify", home=demo_home)
     assert verify.returncode == 0
     assert verify.stdout.strip() == "core.ledger_verify: done - ledger consistent"

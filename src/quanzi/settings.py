@@ -47,16 +47,16 @@ def _home() -> Path:
     return home
 
 
-def _secret_key(home: Path) -> str:
+def _kept_key(home: Path, env: str, filename: str) -> str:
     """The key from the environment, or one generated once and kept in the data folder.
 
     Several server processes may start at once on a fresh folder: O_EXCL makes exactly one of
     them write the key, and the others read what it wrote.
     """
-    from_env = os.environ.get("QUANZI_SECRET_KEY")
+    from_env = os.environ.get(env)
     if from_env:
         return from_env
-    path = home / "secret_key"
+    path = home / filename
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -115,7 +115,11 @@ if PROFILE not in {"local", "production"}:
 PRODUCTION = PROFILE == "production"
 
 DEBUG = _flag("QUANZI_DEBUG") and not PRODUCTION
-SECRET_KEY = _secret_key(QUANZI_HOME)
+SECRET_KEY = _kept_key(QUANZI_HOME, "QUANZI_SECRET_KEY", "secret_key")
+# Encrypts personal data at rest (phone numbers, WeChat ids) and keys their lookup hashes.
+# Separate from SECRET_KEY so that rotating sessions never makes stored phone numbers unreadable.
+# Back it up with the database: without it, encrypted personal data cannot be read.
+QUANZI_DATA_KEY = _kept_key(QUANZI_HOME, "QUANZI_DATA_KEY", "data_key")
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("QUANZI_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
@@ -137,6 +141,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "quanzi.core",
+    "quanzi.members",
+    "quanzi.communities",
+    "quanzi.outbox",
     "quanzi.api",
     "quanzi.console",
     "quanzi.h5",
@@ -240,3 +247,20 @@ CELERY_TIMEZONE = TIME_ZONE
 # Idempotency records are kept this long; a client retrying later gets a fresh write.
 QUANZI_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("QUANZI_IDEMPOTENCY_TTL_HOURS", "48"))
 QUANZI_CURRENCY = os.environ.get("QUANZI_CURRENCY", "CNY")
+# Phone numbers without a country code are read as numbers of this region.
+QUANZI_PHONE_REGION = os.environ.get("QUANZI_PHONE_REGION", "CN")
+
+# Lifecycle stages (DESIGN.md: customer -> user -> fan -> iron fan) and growth levels
+# (novice -> seed -> core -> KOL), computed from the activity log. Operators tune the numbers.
+QUANZI_LIFECYCLE = {
+    "user_min_paid_orders": 2,  # user: this many paid orders, or ...
+    "user_active_weeks": 4,  # ... active in this many of the last `window_weeks` weeks
+    "window_weeks": 8,
+    "fan_min_referrals": 1,  # fan: a user who referred someone, or ...
+    "fan_min_contributions": 1,  # ... contributed (posts, adopted feedback)
+    "iron_fan_recent_days": 14,  # iron fan: a fan in a core group, active this recently,
+    "iron_fan_min_paid_orders": 2,  # and a repeat buyer
+    "seed_active_weeks": 2,  # seed: active in this many of the last `window_weeks` weeks
+    "core_active_weeks": 6,  # core: active this many weeks, or sits in a core-fans group
+    "core_min_contributions": 5,  # ... or contributed this often
+}

@@ -37,6 +37,8 @@ class ActivityKind(models.TextChoices):
     STAGE = "stage", _("Lifecycle stage change")
     LEVEL = "level", _("Level change")
     MEMBERSHIP = "membership", _("Membership change")
+    MEMBER = "member", _("Member record change")
+    WAITLIST = "waitlist", _("Waiting list")
     OPERATOR = "operator", _("Operator action")
 
 
