@@ -33,6 +33,14 @@ def _postgres_marker(request: pytest.FixtureRequest) -> None:
         need("needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations() -> None:
+    """dev.py compiles the catalogues at install; a bare pytest run compiles them here."""
+    from quanzi.i18n import compile_messages
+
+    compile_messages()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: Any) -> None:
     # Operators are created in many tests; the production hasher takes a third of a second each.

@@ -154,7 +154,7 @@ def test_plotly_bundle_is_served_locally(client: Any) -> None:
 
 def test_activity_log_lists_newest_first_with_filters(quiet_client: Any) -> None:
     _seed(5, ActivityKind.JOIN, member_id=11, channel="douyin")
-    _seed(4, ActivityKind.PAY, member_id=12, channel="douyin", amount=Money(500, "CNY"))
+    paid = _seed(4, ActivityKind.PAY, member_id=12, channel="douyin", amount=Money(500, "CNY"))
     _seed(1, ActivityKind.JOIN, member_id=13, channel="weibo")
 
     rows = quiet_client.get("/console/activity/").context["page"].rows
@@ -166,7 +166,7 @@ def test_activity_log_lists_newest_first_with_filters(quiet_client: Any) -> None
     rows = quiet_client.get("/console/activity/?channel=douyin").context["page"].rows
     assert [r.activity.member_id for r in rows] == [12, 11]
 
-    day = (timezone.localtime() - timedelta(days=4)).date().isoformat()
+    day = timezone.localtime(paid.occurred_at).date().isoformat()
     rows = (
         quiet_client.get(f"/console/activity/?date_from={day}&date_to={day}").context["page"].rows
     )

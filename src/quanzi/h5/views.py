@@ -1,6 +1,12 @@
+"""Member pages (H5). Members sign in once the members domain exists; until then, public."""
+
+from __future__ import annotations
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "h5/home.html", {})
+    return render(request, "h5/home.html", {"tab": "home"})
