@@ -39,12 +39,18 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One demo set-up shared by the module's tests (it takes a while): its folder and output."""
     home = tmp_path_factory.mktemp("home")
     first = quanzi("demo", "--no-serve", home=home)
     assert first.returncode == 0, first.stderr
     assert "Sign in as demo / " in first.stdout
-    return home
+    return home, first.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_home(demo_first_run: tuple[Path, str]) -> Path:
+    return demo_first_run[0]
 
 
 def test_help_lists_every_command() -> None:
@@ -86,21 +92,21 @@ def test_demo_creates_database_in_data_folder_and_second_run_keeps_data(demo_hom
         "manage",
         "shell",
         "-c",
-        "from quanzi.core.models import Activity; print(Activity.objects.filter(source='demo').count())",
+        "from quanzi.members.models import Member; print(Member.objects.count())",
         home=demo_home,
     )
-    assert int(count.stdout.strip().splitlines()[-1]) > 1000
+    assert int(count.stdout.strip().splitlines()[-1]) == 740
 
 
-def test_demo_password_signs_in_to_console(tmp_path: Path) -> None:
-    result = quanzi("demo", "--no-serve", home=tmp_path)
-    password = result.stdout.split("Sign in as demo / ")[1].split()[0]
+def test_demo_password_signs_in_to_console(demo_first_run: tuple[Path, str]) -> None:
+    home, stdout = demo_first_run
+    password = stdout.split("Sign in as demo / ")[1].split()[0]
     check = quanzi(
         "manage",
         "shell",
         "-c",
         f"from django.contrib.auth import authenticate; print(authenticate(username='demo', password='{password}') is not None)",
-        home=tmp_path,
+        home=home,
     )
     assert check.stdout.strip().splitlines()[-1] == "True"
 

@@ -9,7 +9,9 @@ from ninja import NinjaAPI, Schema, Status
 import quanzi
 from quanzi.api import errors
 from quanzi.api.auth import operator_auth
+from quanzi.communities.api import router as communities_router
 from quanzi.core.api import router as core_router
+from quanzi.members.api import router as members_router
 
 api = NinjaAPI(
     title="Quanzi API",
@@ -48,3 +50,5 @@ def health(request: HttpRequest) -> Status[HealthOut]:
 
 
 api.add_router("/", core_router)
+api.add_router("/", members_router)
+api.add_router("/", communities_router)

@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from quanzi.cli.members import community, export_group, import_group
 from quanzi.cli.setup import django_setup, migrate_with_progress
 
 HELP = """Quanzi (圈子): your private-domain community commerce hub.
@@ -14,6 +15,8 @@ Start here:
   quanzi demo                 set up the embedded database, load a demo, serve it
   quanzi serve                serve the hub (production server)
   quanzi worker               run scheduled jobs
+  quanzi community list       your communities (create one: quanzi community create)
+  quanzi import members FILE  members from CSV or Excel (--dry-run checks every row)
 
 Settings come from the environment: QUANZI_HOME (data folder, default ~/.quanzi),
 DATABASE_URL (default: SQLite in the data folder), QUANZI_PROFILE=production for HTTPS.
@@ -24,6 +27,11 @@ DATABASE_URL (default: SQLite in the data folder), QUANZI_PROFILE=production for
 @click.version_option(package_name="quanzi", prog_name="quanzi")
 def cli() -> None:
     pass
+
+
+cli.add_command(community)
+cli.add_command(import_group)
+cli.add_command(export_group)
 
 
 @cli.command()
@@ -127,8 +135,8 @@ def demo(no_serve: bool, host: str, port: int) -> None:
     django_setup()
     from django.conf import settings
 
-    from quanzi.core.demo import demo_load
     from quanzi.core.services.tokens import operator_create
+    from quanzi.demo import demo_load
 
     click.echo(f"Data folder: {settings.QUANZI_HOME}")
     migrate_with_progress()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, When
 
 from quanzi.communities.models import (
     Community,
     Group,
     GroupMembership,
     Invitation,
+    KolSeat,
     Membership,
     MembershipPlan,
     MembershipStatus,
@@ -142,3 +143,52 @@ def member_memberships(member: Member) -> QuerySet[Membership]:
         .prefetch_related("plan__groups")
         .order_by("-created_at")
     )
+
+
+def group_get(*, community: Community, pk: int) -> Group:
+    group = (
+        group_list(community=community, include_archived=True)
+        .prefetch_related("kol_seats__member")
+        .filter(pk=pk)
+        .first()
+    )
+    if group is None:
+        raise NotFound(f"No group #{pk} in {community.name}.", field="group")
+    return group
+
+
+def membership_get(pk: int) -> Membership:
+    membership = (
+        Membership.objects.select_related("member", "plan", "plan__community").filter(pk=pk).first()
+    )
+    if membership is None:
+        raise NotFound(f"No membership #{pk}.", field="membership")
+    return membership
+
+
+def invitation_by_id(*, community: Community, pk: int) -> Invitation:
+    invitation = invitation_list(community=community).filter(pk=pk).first()
+    if invitation is None:
+        raise NotFound(f"No invitation #{pk} in {community.name}.", field="invitation")
+    return invitation
+
+
+def member_group_seats(member: Member) -> QuerySet[GroupMembership]:
+    """A member's seats and waiting places, current ones first."""
+    return (
+        GroupMembership.objects.filter(member=member)
+        .select_related("group", "group__community")
+        .order_by(
+            Case(
+                When(status=SeatStatus.ACTIVE, then=0),
+                When(status=SeatStatus.WAITING, then=1),
+                default=2,
+            ),
+            "-created_at",
+            "-pk",
+        )
+    )
+
+
+def member_kol_seats(member: Member) -> QuerySet[KolSeat]:
+    return KolSeat.objects.filter(member=member).select_related("group", "group__community")

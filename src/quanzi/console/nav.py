@@ -41,8 +41,13 @@ SECTIONS = (
         _("Business"),
         (
             NavItem("home", _("Overview"), "home", url_name="console:home"),
-            NavItem("members", _("Members"), "members"),
-            NavItem("communities", _("Communities & groups"), "communities"),
+            NavItem("members", _("Members"), "members", url_name="console:members"),
+            NavItem(
+                "communities",
+                _("Communities & groups"),
+                "communities",
+                url_name="console:communities",
+            ),
             NavItem("products", _("Products"), "products"),
             NavItem("orders", _("Orders"), "orders"),
             NavItem("distribution", _("Distribution"), "distribution"),
@@ -57,6 +62,7 @@ SECTIONS = (
         _("System"),
         (
             NavItem("activity", _("Activity log"), "activity", url_name="console:activity"),
+            NavItem("outbox", _("Outbox"), "outbox", url_name="console:outbox"),
             NavItem("jobs", _("Jobs"), "jobs", url_name="console:jobs"),
             NavItem("tokens", _("API tokens"), "tokens", url_name="console:tokens"),
             NavItem("api_docs", _("API docs"), "api_docs", href="/api/v1/docs", external=True),

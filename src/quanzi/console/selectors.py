@@ -1,4 +1,4 @@
-"""Reads for the operator console. Read-only: every write goes through a core service.
+"""Reads for the operator console. Read-only: every write goes through a service.
 
 The overview aggregates the activity log per request. That is fine for a hub with thousands of
 rows a day; once analytics keeps pre-aggregated daily tables, these functions read those instead
@@ -19,6 +19,7 @@ from django.utils import timezone
 from quanzi.core import clock, scheduling
 from quanzi.core.models import Activity, ActivityKind, ApiToken, JobRun
 from quanzi.core.money import Money, MoneyError
+from quanzi.outbox.models import OutboxMessage, OutboxStatus
 
 ACTIVITY_PAGE_SIZE = 50
 # The overview is the pulse of the circle: what members did. Operators' own actions (a token
@@ -295,3 +296,36 @@ def job_exists(name: str) -> bool:
 
 def api_tokens_of(*, user_id: Any) -> list[ApiToken]:
     return list(ApiToken.objects.filter(user_id=user_id).order_by("-created_at", "-id"))
+
+
+def activity_of_members(*, member_ids: list[int], limit: int = 12) -> list[ActivityRow]:
+    """A member's latest facts (their merged records' too), newest first."""
+    rows = Activity.objects.filter(member_id__in=member_ids).order_by("-occurred_at", "-id")
+    return [ActivityRow(a, _amount_text(a)) for a in rows[:limit]]
+
+
+# --- Outbox ------------------------------------------------------------------------------------
+
+OUTBOX_PAGE_SIZE = 50
+
+
+def outbox_counts() -> dict[str, int]:
+    """Messages per status, for the tabs."""
+    return dict(
+        OutboxMessage.objects.values("status")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("status", "n")
+    )
+
+
+def outbox_messages(*, status: str) -> QuerySet[OutboxMessage]:
+    """Queued messages in the order they may go out; the others newest first."""
+    queryset = OutboxMessage.objects.filter(status=status).select_related("member")
+    if status == OutboxStatus.QUEUED:
+        return queryset.order_by("not_before", "id")
+    return queryset.order_by("-created_at", "-id")
+
+
+def outbox_message(pk: int) -> OutboxMessage | None:
+    return OutboxMessage.objects.filter(pk=pk).first()

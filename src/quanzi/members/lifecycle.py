@@ -118,8 +118,10 @@ def facts_for(member_ids: Iterable[int], *, now: datetime | None = None) -> dict
 
     weeks: dict[int, set[int]] = defaultdict(set)
     recent: set[int] = set()
+    # (moment - N weeks, moment]: exactly N week buckets; with >= the window's first instant
+    # fell in an N+1th bucket and a member could be "active 9 of the last 8 weeks".
     for member_id, occurred_at in log.filter(
-        kind__in=ENGAGEMENT, occurred_at__gte=window_start
+        kind__in=ENGAGEMENT, occurred_at__gt=window_start
     ).values_list("member_id", "occurred_at"):
         if member_id is None:
             continue

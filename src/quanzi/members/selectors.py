@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core import signing
 from django.db.models import Prefetch, Q, QuerySet
 
 from quanzi.core import crypto
@@ -171,3 +172,42 @@ def member_data_export(member: Member) -> dict[str, Any]:
 
 def tag_names() -> list[str]:
     return list(Tag.objects.values_list("name", flat=True))
+
+
+def member_source_channels() -> list[str]:
+    """Every channel members came from, for filters."""
+    return list(
+        Member.objects.exclude(source_channel="")
+        .order_by("source_channel")
+        .values_list("source_channel", flat=True)
+        .distinct()
+    )
+
+
+# Personal sign-in links for the member pages (made by members.services.member_sign_in_token_create).
+SIGN_IN_SALT = "quanzi.members.sign-in"
+SIGN_IN_MAX_AGE = 7 * 24 * 3600
+
+
+class SignInLinkInvalid(ApplicationError):
+    code = "sign_in_link_invalid"
+    status = 410
+
+
+def member_by_sign_in_token(token: str, *, max_age: int | None = None) -> Member:
+    """The member a personal sign-in link was made for (the record that absorbed them, if
+    merged); SignInLinkInvalid when the link is altered, too old, or its member deleted."""
+    signer = signing.TimestampSigner(salt=SIGN_IN_SALT)
+    try:
+        value = signer.unsign(token, max_age=SIGN_IN_MAX_AGE if max_age is None else max_age)
+    except signing.SignatureExpired:
+        raise SignInLinkInvalid("This sign-in link has expired.", field="token") from None
+    except signing.BadSignature:
+        raise SignInLinkInvalid("This sign-in link is not valid.", field="token") from None
+    pk = value.removeprefix("m")
+    member = Member.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+    if member is not None:
+        member = member_current(member)
+    if member is None or not member.is_active_record:
+        raise SignInLinkInvalid("This sign-in link is no longer valid.", field="token")
+    return member

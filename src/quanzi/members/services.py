@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import time
 
+from django.core import signing
 from django.db import IntegrityError, transaction
 
 from quanzi.core import clock, crypto
@@ -15,6 +16,7 @@ from quanzi.core.services.activity import activity_record
 from quanzi.members import hooks
 from quanzi.members.identities import lookup_hash, masked, normalise
 from quanzi.members.models import Identity, Member, Tag
+from quanzi.members.selectors import SIGN_IN_SALT
 
 
 class MemberError(ApplicationError):
@@ -381,3 +383,42 @@ def member_anonymise(*, member: Member, actor_id: int | None = None) -> Member:
             data={"action": "anonymised"},
         )
         return member
+
+
+def member_personal_data_revealed(
+    *, member: Member, actor_id: int | None, what: str = "identities"
+) -> None:
+    """Record that an operator saw a member's personal data unmasked (PIPL: who looked, when).
+
+    The caller has checked the permission; this only leaves the trace, in the activity log.
+    """
+    with transaction.atomic():
+        activity_record(
+            kind=ActivityKind.OPERATOR,
+            member_id=member.pk,
+            actor_id=actor_id,
+            object_type="member",
+            object_id=member.pk,
+            data={"action": "personal_data_revealed", "what": what[:32]},
+        )
+
+
+def member_sign_in_token_create(*, member: Member, actor_id: int | None = None) -> str:
+    """A personal sign-in token for the member pages, good for ``SIGN_IN_MAX_AGE`` seconds (a week).
+
+    Signed, not stored: nothing to clean up, and a leaked database holds no live links. The
+    caller delivers it (through the outbox) to the member's own phone or WeChat, never to the
+    browser that asked for it.
+    """
+    with transaction.atomic():
+        _ensure_open(member)
+        token = signing.TimestampSigner(salt=SIGN_IN_SALT).sign(f"m{member.pk}")
+        activity_record(
+            kind=ActivityKind.MEMBER,
+            member_id=member.pk,
+            actor_id=actor_id,
+            object_type="member",
+            object_id=member.pk,
+            data={"action": "sign_in_link_created"},
+        )
+        return token

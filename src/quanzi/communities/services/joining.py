@@ -119,13 +119,16 @@ def group_join(
     The group row is locked while seats are counted, so two joins for the last seat cannot both
     take it. Joining twice returns the seat the member has.
     """
-    moment = now or clock.now()
     with transaction.atomic():
         group = (
-            Group.objects.select_for_update()
+            # of=self: PostgreSQL cannot lock the nullable side of the outer join to the plan.
+            Group.objects.select_for_update(of=("self",))
             .select_related("community", "required_plan")
             .get(pk=group.pk)
         )
+        # Read the clock only once the group is locked: the waiting list is ordered by this
+        # moment, so it must follow the order in which joins got the lock.
+        moment = now or clock.now()
         if group.archived_at:
             raise Conflict(f"{group.name} is archived.", field="group")
         if not member.is_active_record:
@@ -248,7 +251,7 @@ def _promote_waiting(group: Group, moment: datetime) -> None:
     if free <= 0:
         return
     queue = (
-        GroupMembership.objects.select_for_update()
+        GroupMembership.objects.select_for_update(of=("self",))
         .select_related("member", "invitation")
         .filter(group=group, status=SeatStatus.WAITING)
         .order_by("created_at", "pk")[:free]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from quanzi.communities.models import (
     Group,
@@ -198,7 +199,9 @@ def _grant_term(
     if membership.status in LIVE and membership.ends_at is None:
         raise Conflict("This membership is for life already.", field="membership")
     renewal = membership.terms.exists()
-    early = membership.status in LIVE and membership.ends_at is not None
+    # Early or late by when the member paid, not by whether the expiry job has run yet: paid
+    # before the end, the new term continues from it; paid after, it starts at the payment.
+    early = renewal and membership.ends_at is not None and paid_at < membership.ends_at
     start = membership.ends_at if early and membership.ends_at else paid_at
     end = start + timedelta(days=plan.duration_days) if plan.duration_days else None
     term = MembershipTerm.objects.create(
@@ -395,8 +398,12 @@ def memberships_cleanup(*, now: datetime | None = None) -> int:
             ).exists()
             if still_granted:
                 continue
+            # A place on the waiting list ends too: else a seat freed later goes to a member
+            # whose membership is over.
             if not GroupMembership.objects.filter(
-                group=group, member=membership.member, status=SeatStatus.ACTIVE
+                group=group,
+                member=membership.member,
+                status__in=[SeatStatus.ACTIVE, SeatStatus.WAITING],
             ).exists():
                 continue
             group_leave(
@@ -409,8 +416,11 @@ def memberships_cleanup(*, now: datetime | None = None) -> int:
 def groups_archive_ended(*, now: datetime | None = None) -> int:
     """Groups past their end date are archived and their seats closed."""
     moment = now or clock.now()
+    # ends_on is a date where the community lives (settings.TIME_ZONE); the UTC date lags it
+    # by eight hours in Shanghai.
+    today = timezone.localdate(moment)
     count = 0
-    for group in Group.objects.filter(archived_at__isnull=True, ends_on__lt=moment.date()):
+    for group in Group.objects.filter(archived_at__isnull=True, ends_on__lt=today):
         with transaction.atomic():
             locked = Group.objects.select_for_update().get(pk=group.pk)
             if locked.archived_at:

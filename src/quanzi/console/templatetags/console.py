@@ -11,6 +11,8 @@ from django.utils.translation import gettext, ngettext
 
 from quanzi.console import labels
 from quanzi.console.nav import SECTIONS
+from quanzi.core.money import Money
+from quanzi.members.models import IdentityKind
 
 register = template.Library()
 
@@ -75,6 +77,25 @@ ICONS: dict[str, str] = {
     + _path(
         "M5 12v8.5h14V12M12 8v12.5M12 8S10.5 3.5 8 3.5a2.2 2.2 0 0 0 0 4.5zM12 8s1.5-4.5 4-4.5a2.2 2.2 0 0 1 0 4.5z"
     ),
+    "outbox": _path("M3.5 6.5h17v11a2 2 0 0 1-2 2h-13a2 2 0 0 1-2-2z")
+    + _path("M3.5 7l8.5 6.5L20.5 7"),
+    "search": _circle(11, 11, 6.5) + _path("M20 20l-4.3-4.3"),
+    "plus": _path("M12 5v14M5 12h14"),
+    "eye": _path("M2.5 12S6 5.5 12 5.5 21.5 12 21.5 12 18 18.5 12 18.5 2.5 12 2.5 12z")
+    + _circle(12, 12, 3),
+    "download": _path("M12 4v11M7.5 10.5 12 15l4.5-4.5M4.5 19.5h15"),
+    "merge": _path("M7 4v4a4 4 0 0 0 4 4h2a4 4 0 0 1 4 4v4M17 4v4a4 4 0 0 1-4 4")
+    + _path("M4.5 6.5 7 4l2.5 2.5"),
+    "trash": _path("M4.5 7h15M9.5 7V4.5h5V7M6.5 7l1 13h9l1-13M10 11v5.5M14 11v5.5"),
+    "link": _path(
+        "M10 13.5a4.5 4.5 0 0 0 6.8.5l2.7-2.7a4.5 4.5 0 0 0-6.4-6.4l-1.5 1.5"
+        "M14 10.5a4.5 4.5 0 0 0-6.8-.5l-2.7 2.7a4.5 4.5 0 0 0 6.4 6.4l1.5-1.5"
+    ),
+    "lock": '<rect x="5" y="10.5" width="14" height="10" rx="2"/>'
+    + _path("M8 10.5V7.5a4 4 0 0 1 8 0v3"),
+    "back": _path("M15 5l-7 7 7 7"),
+    "chevron": _path("M9 5l7 7-7 7"),
+    "clock": _circle(12, 12, 8.5) + _path("M12 7.5V12l3 2"),
     "chat": _path("M20.5 11.5a8 8 0 0 1-11.8 7l-5.2 1.5 1.5-4.8a8 8 0 1 1 15.5-3.7z"),
 }
 
@@ -132,6 +153,36 @@ def duration(run: Any) -> str:
 
 
 @register.filter
+def money(minor: int | None, currency: str = "CNY") -> str:
+    """``19900|money:"CNY"`` → ¥199.00."""
+    if minor is None:
+        return ""
+    return Money(int(minor), currency or "CNY").format()
+
+
+@register.filter
 def channel(code: str) -> str:
     """``wechat_channels`` → 视频号: a channel code as an owner calls it."""
     return labels.channel_label(code)
+
+
+@register.filter
+def identity_kind(kind: str) -> str:
+    """``wechat_unionid`` → 微信 unionid."""
+    return str(dict(IdentityKind.choices).get(kind, kind))
+
+
+@register.filter
+def action_label(action: str) -> str:
+    """What an activity's ``data.action`` says, in words; unknown actions as they are."""
+    return labels.action_label(action)
+
+
+@register.filter
+def message_template(code: str) -> str:
+    return labels.message_template(code)
+
+
+@register.filter
+def suppression_reason(reason: str) -> str:
+    return labels.suppression_reason(reason)

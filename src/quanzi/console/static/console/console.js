@@ -91,3 +91,29 @@
     document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   }
 })();
+
+/* The plan form shows only the fields of the chosen membership model; hidden fields are
+   disabled so they are not sent. Without this script every field shows, and the server
+   ignores the ones the model does not use. */
+(function () {
+  "use strict";
+  function sync(form) {
+    var kind = form.querySelector('select[name="kind"]');
+    if (!kind) return;
+    form.querySelectorAll("[data-kinds]").forEach(function (field) {
+      var on = field.dataset.kinds.split(" ").indexOf(kind.value) !== -1;
+      field.hidden = !on;
+      field.querySelectorAll("input, select, textarea").forEach(function (input) { input.disabled = !on; });
+    });
+  }
+  function init() {
+    document.querySelectorAll("[data-kind-form]").forEach(function (form) {
+      sync(form);
+      form.addEventListener("change", function (event) {
+        if (event.target.name === "kind") sync(form);
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
