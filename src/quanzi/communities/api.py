@@ -7,7 +7,6 @@ memberships and invitations."""
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -29,7 +28,7 @@ from quanzi.communities.models import (
     Tier,
     Vertical,
 )
-from quanzi.communities.services import joining, memberships, setup
+from quanzi.communities.services import invitations, joining, memberships, setup
 from quanzi.communities.services.errors import CommunityError
 from quanzi.core import clock
 from quanzi.core.errors import Conflict, NotFound
@@ -767,41 +766,13 @@ def invitation_redeem(request: HttpRequest, payload: RedeemIn) -> dict[str, Any]
     atomically with it; expired, used up or revoked: 409 invitation_unusable."""
     invitation = joining.invitation_get(payload.code)
     member = member_get(payload.member_id)
-    seat, position, membership = _redeem(invitation, member.pk, request.user.pk)
+    redeemed = invitations.invitation_redeem(
+        invitation=invitation, member=member, actor_id=request.user.pk
+    )
     invitation.refresh_from_db()
     return {
         "invitation": invitation,
-        "seat": seat,
-        "waiting_position": position,
-        "membership": _membership(membership.pk) if membership else None,
+        "seat": redeemed.seat,
+        "waiting_position": redeemed.waiting_position,
+        "membership": _membership(redeemed.membership.pk) if redeemed.membership else None,
     }
-
-
-def _redeem(
-    invitation: Invitation, member_id: int, actor_id: int | None
-) -> tuple[GroupMembership | None, int | None, Membership | None]:
-    # TODO(communities services): this belongs in services.joining as ``invitation_redeem``
-    # (the member pages need it too); it only composes three services in one transaction, so
-    # that a refused join gives the use back.
-    member = member_get(member_id)
-    with transaction.atomic():
-        joining.invitation_consume(invitation)
-        if invitation.plan is not None:
-            # The plan's groups follow its payment (or come at once with a free plan).
-            membership = memberships.membership_start(
-                member=member,
-                plan=invitation.plan,
-                channel=invitation.channel,
-                invitation=invitation,
-                actor_id=actor_id,
-            )
-            return None, None, membership
-        assert invitation.group is not None  # the database says it leads somewhere
-        result = joining.group_join(
-            group=invitation.group,
-            member=member,
-            channel=invitation.channel,
-            invitation=invitation,
-            actor_id=actor_id,
-        )
-        return result.seat, result.waiting_position, None

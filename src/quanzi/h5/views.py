@@ -14,20 +14,16 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from quanzi.communities import selectors as communities
 from quanzi.communities.models import Invitation, MembershipPlan, MembershipStatus, PlanKind
 from quanzi.communities.services.errors import InvitationUnusable
+from quanzi.communities.services.invitations import invitation_redeem, member_sign_in_link_queue
 from quanzi.communities.services.joining import (
-    group_join,
     invitation_check,
-    invitation_consume,
     invitation_get,
 )
-from quanzi.communities.services.memberships import membership_start
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError, NotFound
 from quanzi.core.money import Money
@@ -40,8 +36,6 @@ from quanzi.members.services import (
     member_record_consent,
     member_sign_in_token_create,
 )
-from quanzi.outbox.models import Purpose
-from quanzi.outbox.services import outbox_enqueue
 
 SESSION_MEMBER = "h5_member"
 SESSION_JOINED = "h5_joined"
@@ -114,19 +108,7 @@ def _offer(invitation: Invitation) -> dict[str, Any]:
 def _send_sign_in_link(request: HttpRequest, member: Member, invitation: Invitation) -> None:
     token = member_sign_in_token_create(member=member)
     link = request.build_absolute_uri(reverse("h5:login", args=[token]))
-    body = _(
-        "%(name)s, this is your personal link to “%(community)s”. Open it on your phone to see "
-        "your memberships: %(link)s  (valid for 7 days; please do not pass it on)"
-    ) % {"name": member.display_name, "community": invitation.community.name, "link": link}
-    outbox_enqueue(
-        member=member,
-        template="sign_in_link",
-        body=body,
-        purpose=Purpose.SERVICE,
-        # At most one link a day: typing someone's number again does not flood them.
-        dedupe_key=f"sign-in:{member.pk}:{timezone.localdate().isoformat()}",
-        community_id=invitation.community_id,
-    )
+    member_sign_in_link_queue(member=member, community=invitation.community, link=link)
 
 
 def _join(request: HttpRequest, invitation: Invitation, form: JoinForm) -> dict[str, Any]:
@@ -136,25 +118,12 @@ def _join(request: HttpRequest, invitation: Invitation, form: JoinForm) -> dict[
     with transaction.atomic():
         member, created = _identify(invitation, data["display_name"], data["phone"])
         own = created or (current is not None and current.pk == member.pk)
-        invitation_consume(invitation)
+        redeemed = invitation_redeem(invitation=invitation, member=member)
         result: dict[str, Any] = {"code": invitation.code, "name": member.display_name}
-        if invitation.plan is not None:
-            membership = membership_start(
-                member=member,
-                plan=invitation.plan,
-                channel=invitation.channel,
-                invitation=invitation,
-            )
-            result.update(kind="plan", status=membership.status)
+        if redeemed.membership is not None:
+            result.update(kind="plan", status=redeemed.membership.status)
         else:
-            assert invitation.group is not None  # an invitation leads to a plan or a group
-            joined = group_join(
-                group=invitation.group,
-                member=member,
-                channel=invitation.channel,
-                invitation=invitation,
-            )
-            result.update(kind="group", position=joined.waiting_position)
+            result.update(kind="group", position=redeemed.waiting_position)
         if own:
             # Only the person themself agrees to the notice, not someone typing their number.
             member_record_consent(member=member, version=PRIVACY_NOTICE_VERSION)

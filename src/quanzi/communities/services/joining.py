@@ -244,23 +244,34 @@ def group_leave(
 
 
 def _promote_waiting(group: Group, moment: datetime) -> None:
+    """Fill free seats from the waiting list, in order; whoever no longer passes the group's
+    gate (their membership lapsed while they waited) leaves the list instead."""
     free = (
         group.capacity
         - GroupMembership.objects.filter(group=group, status=SeatStatus.ACTIVE).count()
     )
-    if free <= 0:
-        return
     queue = (
         GroupMembership.objects.select_for_update(of=("self",))
         .select_related("member", "invitation")
         .filter(group=group, status=SeatStatus.WAITING)
-        .order_by("created_at", "pk")[:free]
+        .order_by("created_at", "pk")
     )
-    for seat in queue:
+    for seat in queue.iterator():
+        if free <= 0:
+            return
+        try:
+            _check_gate(group, seat.member)
+        except EntryRefused:
+            seat.status = SeatStatus.REMOVED
+            seat.ended_at = moment
+            seat.end_reason = "not_eligible"
+            seat.save(update_fields=["status", "ended_at", "end_reason"])
+            continue
         seat.status = SeatStatus.ACTIVE
         seat.joined_at = moment
         seat.save(update_fields=["status", "joined_at"])
         _record_join(seat, group, seat.member, seat.channel, None, moment)
+        free -= 1
 
 
 # Invitations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from quanzi.communities.models import (
@@ -179,9 +179,20 @@ def membership_pay(
                 f"“{plan.name}” costs {Money(plan.price_minor, plan.currency)}.",
                 field="amount_minor",
             )
-        return _grant_term(
-            membership, amount=amount_minor, paid_at=moment, payment_ref=ref, actor_id=actor_id
-        )
+        try:
+            with transaction.atomic():
+                return _grant_term(
+                    membership,
+                    amount=amount_minor,
+                    paid_at=moment,
+                    payment_ref=ref,
+                    actor_id=actor_id,
+                )
+        except IntegrityError:
+            # The same reference was applied to another membership at this very moment.
+            raise Conflict(
+                "This payment was applied to another membership.", field="payment_ref"
+            ) from None
 
 
 def _grant_term(
@@ -342,7 +353,7 @@ def memberships_remind(*, now: datetime | None = None) -> int:
                 continue
             _transition(membership, S.EXPIRING, action="reminded", moment=moment)
             plan = membership.plan
-            local_end = membership.ends_at
+            local_end = timezone.localtime(membership.ends_at)
             outbox_enqueue(
                 member=membership.member,
                 template="membership_reminder",
@@ -381,8 +392,7 @@ def memberships_expire(*, now: datetime | None = None) -> int:
 def memberships_cleanup(*, now: datetime | None = None) -> int:
     """Seats granted by expired memberships end once the grace period is over.
 
-    A seat stays when another live membership grants the same group, or when the member sits in
-    a group that needs no plan.
+    A seat stays when another live membership grants the same group.
     """
     moment = now or clock.now()
     removed = 0

@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from quanzi.communities.models import (
     Community,
@@ -138,7 +139,7 @@ def _group_fields(
         raise CommunityError(
             "The required plan belongs to another community.", field="required_plan"
         )
-    if ends_on is not None and ends_on < clock.now().date():
+    if ends_on is not None and ends_on < timezone.localdate(clock.now()):
         raise CommunityError("The end date is in the past.", field="ends_on")
 
 
@@ -229,7 +230,7 @@ def group_update(
                 setattr(group, field, _text(value, field, limit))
                 fields.append(field)
         if ends_on is not None:
-            if ends_on < clock.now().date():
+            if ends_on < timezone.localdate(clock.now()):
                 raise CommunityError("The end date is in the past.", field="ends_on")
             group.ends_on = ends_on
             fields.append("ends_on")

@@ -154,10 +154,10 @@ def test_leaving_the_waiting_list_promotes_no_one(clock_at: Any) -> None:
 
 
 def test_leaving_a_group_one_is_not_in_changes_nothing(clock_at: Any) -> None:
-    small = group()
+    small, stranger = group(), member()
     before = state()
-    assert group_leave(group=small, member=member(), now=clock_at()) is None
-    assert state().seats == before.seats
+    assert group_leave(group=small, member=stranger, now=clock_at()) is None
+    assert state() == before
 
 
 # Gating
@@ -496,3 +496,28 @@ def test_bad_invitations_are_refused(clock_at: Any, kwargs: dict[str, Any], fiel
     # Then
     assert list(refused.value.fields) == [field]
     assert state() == before
+
+
+def test_a_waiting_member_whose_membership_lapsed_is_not_promoted_into_a_gated_group(
+    clock_at: Any,
+) -> None:
+    # Given: a one-seat group for annual members; A sits in it, B waits, then B's plan lapses
+    home = community()
+    annual = plan(home)
+    junior = group(home, name="Junior", tier=Tier.JUNIOR, required_plan=annual, capacity=1)
+    a, b = member(), member()
+    paid(a, annual, at=clock_at())
+    paid(b, annual, at=clock_at())
+    group_join(group=junior, member=a, now=clock_at())
+    assert group_join(group=junior, member=b, now=clock_at()).waiting_position == 1
+    b_membership = b.memberships.get()
+    b_membership.status = "expired"  # as the expiry job leaves it
+    b_membership.save(update_fields=["status"])
+
+    # When: A leaves and frees the seat
+    group_leave(group=junior, member=a, now=clock_at.advance(MINUTE))
+
+    # Then: B is not seated (no JOIN, no welcome); B's place on the list ends
+    seat = GroupMembership.objects.get(group=junior, member=b)
+    assert (seat.status, seat.end_reason) == (SeatStatus.REMOVED, "not_eligible")
+    assert not Activity.objects.filter(kind=ActivityKind.JOIN, member_id=b.pk).exists()

@@ -323,7 +323,8 @@ def test_a_group_is_archived_from_the_day_after_its_end_date(clock_at: Any) -> N
     # No one was promoted into a group that ended.
     assert seats == {seated.pk: SeatStatus.REMOVED, waiting.pk: SeatStatus.REMOVED}
     assert set(GroupMembership.objects.values_list("end_reason", flat=True)) == {"group_ended"}
+    latecomer = member()
     before = state()
     with pytest.raises(Conflict):
-        group_join(group=trip, member=member(), now=clock_at())
-    assert state().seats == before.seats
+        group_join(group=trip, member=latecomer, now=clock_at())
+    assert state() == before
