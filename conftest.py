@@ -42,6 +42,17 @@ def _compiled_translations() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Services word their refusals in the active language; tests that call a service directly
+    read them in English. A request through the test client still takes its language from the
+    middleware (console and member pages Chinese by default, the API English)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: Any) -> None:
     # Operators are created in many tests; the production hasher takes a third of a second each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

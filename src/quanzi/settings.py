@@ -151,10 +151,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Django's LocaleMiddleware for pages; English for the API unless Accept-Language asks.
+    # Before ApiMiddleware, whose own refusals are worded in the request's language too.
+    "quanzi.api.middleware.LanguageMiddleware",
     "quanzi.api.middleware.ApiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -190,6 +190,7 @@ def test_identities_of_two_members_are_refused_on_the_form(signed_in: Any, perso
     response = signed_in.post(
         "/console/members/",
         {"display_name": "C", "phone": "13800138000", "email": "b@example.com"},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 422

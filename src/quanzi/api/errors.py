@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
@@ -68,28 +69,30 @@ def install(api: NinjaAPI) -> None:
 
     def validation_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return error_response(
-            422, "invalid", "Some fields are invalid.", _validation_fields(exc.errors)
+            422, "invalid", _("Some fields are invalid."), _validation_fields(exc.errors)
         )
 
     def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         status = exc.status_code
         if isinstance(exc, AuthenticationError):
             return error_response(
-                401, "unauthorized", "Send a valid operator token: Authorization: Bearer qz_..."
+                401,
+                "unauthorized",
+                _("Send a valid operator token: Authorization: Bearer qz_..."),
             )
         if isinstance(exc, AuthorizationError):
-            return error_response(403, "forbidden", "This operator may not do that.")
+            return error_response(403, "forbidden", _("This operator may not do that."))
         if status == 400 and isinstance(exc.__cause__, (json.JSONDecodeError, UnicodeDecodeError)):
-            return error_response(400, "malformed_json", "The request body is not valid JSON.")
+            return error_response(400, "malformed_json", _("The request body is not valid JSON."))
         return error_response(status, _CODES.get(status, "error"), str(exc.message))
 
     def not_found(request: HttpRequest, exc: Any) -> HttpResponse:
-        return error_response(404, "not_found", "Not found.")
+        return error_response(404, "not_found", _("Not found."))
 
     def unexpected(request: HttpRequest, exc: Any) -> HttpResponse:
         log.exception("unhandled API error on %s %s", request.method, request.path)
         return JsonResponse(
-            error_body("server_error", "Something went wrong on our side; nothing was changed."),
+            error_body("server_error", _("Something went wrong on our side; nothing was changed.")),
             status=500,
         )
 

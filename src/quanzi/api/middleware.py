@@ -1,4 +1,4 @@
-"""HTTP plumbing for the API: idempotent writes and one error shape for every 4xx."""
+"""HTTP plumbing: the language of each answer, idempotent API writes, one error shape per 4xx."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ import json
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import language_code_re, parse_accept_lang_header
 
 from quanzi.api.errors import _CODES, error_response
 from quanzi.core.errors import ApplicationError
@@ -22,6 +28,51 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Refusals that say "not now" or "not you" are not the answer to the request; a retry should
 # be handled again rather than replayed.
 _NOT_STORED = {401, 403, 409, 429}
+API_LANGUAGE = "en"
+
+
+def api_language(request: HttpRequest) -> str:
+    """English, unless Accept-Language asks for a language Quanzi speaks (zh-CN → zh-hans).
+
+    An API client's error ``code`` is the contract and its message is for a person reading a log
+    or a screen; neither the language cookie of the console nor the hub's default language is
+    a request from that person, so only the header counts.
+    """
+    for code, _q in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        if not language_code_re.search(code):
+            continue
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return API_LANGUAGE
+
+
+class LanguageMiddleware(LocaleMiddleware):
+    """Django's LocaleMiddleware for pages (cookie, then Accept-Language, then LANGUAGE_CODE);
+    the API speaks English unless Accept-Language asks for a supported language.
+
+    It sits before ApiMiddleware, so that a refusal ApiMiddleware answers itself (a reused
+    Idempotency-Key, an unknown endpoint) is worded in the request's language too.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not request.path.startswith(API_PREFIX):
+            super().process_request(request)
+            return
+        translation.activate(api_language(request))
+        request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if not request.path.startswith(API_PREFIX):
+            return super().process_response(request, response)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
 
 
 class ApiMiddleware:
@@ -40,7 +91,7 @@ class ApiMiddleware:
 
     def _idempotent(self, request: HttpRequest, key: str) -> HttpResponse:
         auth = request.headers.get("Authorization", "")
-        scheme, _, raw = auth.partition(" ")
+        scheme, _sep, raw = auth.partition(" ")
         user = api_token_authenticate(raw.strip()) if scheme.lower() == "bearer" else None
         if user is None or not user.is_authenticated:
             # Not ours to scope: the API answers 401 and nothing is written.
@@ -89,7 +140,10 @@ def _shaped(response: HttpResponse) -> HttpResponse:
                 return response
         except ValueError:
             pass
-    messages = {404: "No such API endpoint.", 405: "This endpoint does not take that method."}
+    messages = {
+        404: _("No such API endpoint."),
+        405: _("This endpoint does not take that method."),
+    }
     shaped = error_response(
         status, _CODES.get(status, "error"), messages.get(status, response.reason_phrase)
     )

@@ -21,7 +21,10 @@ api = NinjaAPI(
         "(`quanzi token create USERNAME`) as `Authorization: Bearer qz_...`. Writes accept an "
         "`Idempotency-Key` header: a retry with the same key and body gets the first response. "
         'Every 4xx has one shape: `{"error": {"code", "message", "fields"}}`. Lists take '
-        "`limit` (1-200) and `offset` and answer `items`, `count` and `next_offset`."
+        "`limit` (1-200) and `offset` and answer `items`, `count` and `next_offset`. Messages "
+        "are in English unless `Accept-Language` asks for Simplified Chinese (`zh-CN`, "
+        "`zh-Hans`) or Korean (`ko`); error `code`s never change with the language, so match "
+        "on the code and show the message to people."
     ),
     urls_namespace="api-v1",
     auth=operator_auth,

@@ -8,16 +8,23 @@ import sys
 import click
 
 from quanzi.cli.app import cli
+from quanzi.cli.setup import activate_cli_language
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; every refusal is one line on stderr and a non-zero exit, never a traceback."""
+    """Run the CLI; every refusal is one line on stderr and a non-zero exit, never a traceback.
+
+    It speaks English unless ``QUANZI_LANGUAGE`` names a supported language (zh-hans, ko).
+    """
     from django.core.exceptions import ImproperlyConfigured
     from django.db import DatabaseError
 
     from quanzi.core.errors import ApplicationError
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanzi.settings")
+    # Refusals are printed in English unless QUANZI_LANGUAGE asks otherwise; when Django is not
+    # set up yet, each command's django_setup() activates the language once it is.
+    activate_cli_language()
     try:
         code = cli.main(args=argv, prog_name="quanzi", standalone_mode=False)
     except click.exceptions.UsageError as exc:

@@ -5,12 +5,40 @@ import os
 
 from tqdm import tqdm
 
+CLI_LANGUAGE = "en"
+
+
+def cli_language() -> str:
+    """English, unless QUANZI_LANGUAGE names a language Quanzi speaks (zh-hans, zh-CN, ko)."""
+    from django.utils import translation
+
+    wanted = os.environ.get("QUANZI_LANGUAGE", "").strip().lower().replace("_", "-")
+    if wanted:
+        try:
+            return translation.get_supported_language_variant(wanted)
+        except LookupError:
+            pass
+    return CLI_LANGUAGE
+
+
+def activate_cli_language() -> bool:
+    """Speak the CLI's language from here on; False while Django is not set up yet (translations
+    load with the apps, so ``django_setup`` activates it then)."""
+    from django.apps import apps
+    from django.utils import translation
+
+    if not apps.ready:
+        return False
+    translation.activate(cli_language())
+    return True
+
 
 def django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanzi.settings")
     import django
 
     django.setup()
+    activate_cli_language()
 
 
 class _ProgressStream(io.StringIO):

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import field_validator
@@ -222,14 +223,21 @@ def _group(community: Community, group_id: int) -> Group:
         selectors.group_list(community=community, include_archived=True).filter(pk=group_id).first()
     )
     if group is None:
-        raise NotFound(f"{community.name} has no group #{group_id}.", field="group")
+        raise NotFound(
+            _("%(community)s has no group #%(pk)s.")
+            % {"community": community.name, "pk": group_id},
+            field="group",
+        )
     return group
 
 
 def _plan(community: Community, plan_id: int, field: str = "plan") -> MembershipPlan:
     plan = selectors.plan_list(community=community).filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound(f"{community.name} has no plan #{plan_id}.", field=field)
+        raise NotFound(
+            _("%(community)s has no plan #%(pk)s.") % {"community": community.name, "pk": plan_id},
+            field=field,
+        )
     return plan
 
 
@@ -328,7 +336,8 @@ def group_leave(
     seat = joining.group_leave(group=group, member=member, actor_id=request.user.pk)
     if seat is None:
         raise Conflict(
-            f"Member #{member.pk} is neither in {group.name} nor waiting for it.",
+            _("Member #%(member)s is neither in %(group)s nor waiting for it.")
+            % {"member": member.pk, "group": group.name},
             field="member_id",
             code="not_in_group",
         )
@@ -373,7 +382,11 @@ def kol_seat_remove(request: HttpRequest, slug: str, group_id: int, member_id: i
     group = _group(selectors.community_by_slug(slug), group_id)
     seat = group.kol_seats.select_related("group").filter(member_id=member_id).first()
     if seat is None:
-        raise NotFound(f"Member #{member_id} holds no KOL seat in {group.name}.", field="member")
+        raise NotFound(
+            _("Member #%(member)s holds no KOL seat in %(group)s.")
+            % {"member": member_id, "group": group.name},
+            field="member",
+        )
     setup.kol_seat_release(seat=seat, actor_id=request.user.pk)
     return Status(204, None)
 
@@ -457,12 +470,17 @@ def plan_create(request: HttpRequest, slug: str, payload: PlanCreateIn) -> Statu
     checked; a broken one is a 422 naming the field."""
     community = selectors.community_by_slug(slug)
     if payload.currency is not None and payload.currency != community.currency:
-        raise CommunityError(f"{community.name} prices in {community.currency}.", field="currency")
+        raise CommunityError(
+            _("%(community)s prices in %(currency)s.")
+            % {"community": community.name, "currency": community.currency},
+            field="currency",
+        )
     groups = list(selectors.group_list(community=community).filter(pk__in=payload.group_ids))
     missing = sorted(set(payload.group_ids) - {g.pk for g in groups})
     if missing:
         raise CommunityError(
-            f"{community.name} has no open group {', '.join(f'#{pk}' for pk in missing)}.",
+            _("%(community)s has no open group %(groups)s.")
+            % {"community": community.name, "groups": ", ".join(f"#{pk}" for pk in missing)},
             field="group_ids",
         )
     plan = setup.plan_create(
@@ -488,7 +506,7 @@ def plan_renewal_rate(
     until = filters.until or clock.now()
     since = filters.since or until - timedelta(days=365)
     if since >= until:
-        raise CommunityError("since comes before until.", field="since")
+        raise CommunityError(_("since comes before until."), field="since")
     result = selectors.renewal_rate(plan=plan, since=since, until=until)
     return {
         "plan_id": plan.pk,
@@ -569,14 +587,14 @@ class PaymentOut(Schema):
 def _membership(membership_id: int) -> Membership:
     found = selectors.membership_list().filter(pk=membership_id).first()
     if found is None:
-        raise NotFound(f"No membership #{membership_id}.", field="membership")
+        raise NotFound(_("No membership #%(pk)s.") % {"pk": membership_id}, field="membership")
     return found
 
 
 def _plan_by_id(plan_id: int) -> MembershipPlan:
     plan = selectors.plan_list().filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound(f"No plan #{plan_id}.", field="plan_id")
+        raise NotFound(_("No plan #%(pk)s.") % {"pk": plan_id}, field="plan_id")
     return plan
 
 
@@ -633,7 +651,9 @@ def membership_pay(request: HttpRequest, membership_id: int, payload: PayIn) -> 
     membership = _membership(membership_id)
     if payload.currency is not None and payload.currency != membership.plan.currency:
         raise CommunityError(
-            f"“{membership.plan.name}” is paid in {membership.plan.currency}.", field="currency"
+            _("“%(plan)s” is paid in %(currency)s.")
+            % {"plan": membership.plan.name, "currency": membership.plan.currency},
+            field="currency",
         )
     term = memberships.membership_pay(
         membership=membership,
@@ -753,7 +773,11 @@ def invitation_revoke(request: HttpRequest, slug: str, invitation_id: int) -> In
     community = selectors.community_by_slug(slug)
     invitation = selectors.invitation_list(community=community).filter(pk=invitation_id).first()
     if invitation is None:
-        raise NotFound(f"{community.name} has no invitation #{invitation_id}.", field="invitation")
+        raise NotFound(
+            _("%(community)s has no invitation #%(pk)s.")
+            % {"community": community.name, "pk": invitation_id},
+            field="invitation",
+        )
     return joining.invitation_revoke(invitation=invitation, actor_id=request.user.pk)
 
 

@@ -21,6 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Min, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from quanzi.communities.importing import IMPORT_SOURCE
@@ -126,10 +127,15 @@ def members_export(
     if reveal:
         check_reveal(user)
     if output.suffix.lower() != ".xlsx":
-        raise ExportInvalid(f"{output.name}: the export is an Excel file; name it *.xlsx.")
+        raise ExportInvalid(
+            _("%(file)s: the export is an Excel file; name it *.xlsx.") % {"file": output.name}
+        )
     folder = output.resolve().parent
     if not folder.is_dir():
-        raise ExportInvalid(f"No folder {str(folder)!r} to write {output.name} in.")
+        raise ExportInvalid(
+            _("No folder %(folder)r to write %(file)s in.")
+            % {"folder": str(folder), "file": output.name}
+        )
 
     workbook = Workbook(write_only=True)
     members = community_members(community).iterator(chunk_size=2000)
@@ -146,12 +152,17 @@ def members_export(
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".quanzi-", suffix=".xlsx")
         os.close(handle)
     except OSError as exc:
-        raise ExportInvalid(f"Cannot write in {str(folder)!r}: {exc.strerror}.") from None
+        raise ExportInvalid(
+            _("Cannot write in %(folder)r: %(reason)s.")
+            % {"folder": str(folder), "reason": exc.strerror}
+        ) from None
     try:
         workbook.save(temporary)
         os.replace(temporary, output)
     except OSError as exc:
-        raise ExportInvalid(f"Cannot write {output.name}: {exc.strerror}.") from None
+        raise ExportInvalid(
+            _("Cannot write %(file)s: %(reason)s.") % {"file": output.name, "reason": exc.strerror}
+        ) from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from quanzi.communities.models import Community, Group, GroupMembership, SeatStatus
 from quanzi.communities.selectors import group_list
@@ -67,9 +68,9 @@ def _check_groups(rows: list[MemberRow], groups: dict[str, Group]) -> list[Membe
         group = groups.get(row.group) if row.group else None
         problem = ""
         if row.group and group is None:
-            problem = f"no group named {row.group!r} in this community"
+            problem = _("no group named %(group)r in this community") % {"group": row.group}
         elif group is not None and group.archived_at:
-            problem = f"group {row.group!r} is archived"
+            problem = _("group %(group)r is archived") % {"group": row.group}
         if problem:
             row = MemberRow(
                 line=row.line,
@@ -127,7 +128,9 @@ def members_import(
     already held is kept.
     """
     if community.archived_at:
-        raise Conflict(f"{community.name} is archived.", field="community")
+        raise Conflict(
+            _("%(community)s is archived.") % {"community": community.name}, field="community"
+        )
     groups = {g.name: g for g in group_list(community=community, include_archived=True)}
     checked = _check_groups(member_rows_check(rows, track=track), groups)
     errors = tuple(RowError(r.line, "; ".join(r.problems)) for r in checked if not r.ok)
@@ -176,7 +179,8 @@ def members_import(
             except ApplicationError as exc:
                 # Something changed since the check (another operator, a merge): all or none.
                 raise type(exc)(
-                    f"line {row.line}: {exc.message.rstrip('.')}; nothing was imported.",
+                    _("line %(line)s: %(problem)s; nothing was imported.")
+                    % {"line": row.line, "problem": exc.message.rstrip(".。")},
                     fields=exc.fields,
                 ) from None
         activity_record(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Case, Count, Q, QuerySet, When
+from django.utils.translation import gettext as _
 
 from quanzi.communities.models import (
     Community,
@@ -37,7 +38,7 @@ def community_list(*, include_archived: bool = False) -> QuerySet[Community]:
 def community_by_slug(slug: str) -> Community:
     community = Community.objects.filter(slug=slug).first()
     if community is None:
-        raise NotFound(f"No community {slug!r}.", field="community")
+        raise NotFound(_("No community %(slug)r.") % {"slug": slug}, field="community")
     return community
 
 
@@ -153,7 +154,10 @@ def group_get(*, community: Community, pk: int) -> Group:
         .first()
     )
     if group is None:
-        raise NotFound(f"No group #{pk} in {community.name}.", field="group")
+        raise NotFound(
+            _("No group #%(pk)s in %(community)s.") % {"pk": pk, "community": community.name},
+            field="group",
+        )
     return group
 
 
@@ -162,14 +166,17 @@ def membership_get(pk: int) -> Membership:
         Membership.objects.select_related("member", "plan", "plan__community").filter(pk=pk).first()
     )
     if membership is None:
-        raise NotFound(f"No membership #{pk}.", field="membership")
+        raise NotFound(_("No membership #%(pk)s.") % {"pk": pk}, field="membership")
     return membership
 
 
 def invitation_by_id(*, community: Community, pk: int) -> Invitation:
     invitation = invitation_list(community=community).filter(pk=pk).first()
     if invitation is None:
-        raise NotFound(f"No invitation #{pk} in {community.name}.", field="invitation")
+        raise NotFound(
+            _("No invitation #%(pk)s in %(community)s.") % {"pk": pk, "community": community.name},
+            field="invitation",
+        )
     return invitation
 
 

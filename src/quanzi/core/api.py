@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import field_validator
@@ -168,5 +169,7 @@ def job_run_now(request: HttpRequest, name: str) -> JobRun:
     """Run a job now, in a slot of its own, and return how it went."""
     run = scheduling.job_run(name, manual=True)
     if run is None:
-        raise Conflict(f"Job {name} was started by someone else this very moment.")
+        raise Conflict(
+            _("Job %(name)s was started by someone else this very moment.") % {"name": name}
+        )
     return run

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from django.utils.translation import gettext as _
+
 from quanzi.core.errors import ApplicationError
 
 # Currencies our users price in, with their minor-unit exponent and the sign shown before them.
@@ -33,7 +35,9 @@ def currency_exponent(currency: str) -> int:
     try:
         return CURRENCIES[currency][0]
     except KeyError:
-        raise MoneyError(f"Unknown currency {currency!r}.", field="currency") from None
+        raise MoneyError(
+            _("Unknown currency %(currency)r.") % {"currency": currency}, field="currency"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True, order=False)
@@ -45,7 +49,10 @@ class Money:
 
     def __post_init__(self) -> None:
         if isinstance(self.minor, bool) or not isinstance(self.minor, int):
-            raise MoneyError(f"Money holds whole minor units, not {type(self.minor).__name__}.")
+            raise MoneyError(
+                _("Money holds whole minor units, not %(type)s.")
+                % {"type": type(self.minor).__name__}
+            )
         currency_exponent(self.currency)
 
     @classmethod
@@ -62,7 +69,7 @@ class Money:
         exponent = currency_exponent(currency)
         raw = text.strip() if isinstance(text, str) else text
         if not isinstance(raw, str) or not raw:
-            raise MoneyError("An amount is required.", field="amount")
+            raise MoneyError(_("An amount is required."), field="amount")
         body = raw.replace(" ", "")
         negative = body.startswith("-")
         if body[:1] in "+-":
@@ -76,12 +83,16 @@ class Money:
         match = _AMOUNT.match(body)
         if not match:
             raise MoneyError(
-                f"{text!r} is not an amount; write it like 1234.50 or ¥1,234.50.", field="amount"
+                _("%(text)r is not an amount; write it like 1234.50 or ¥1,234.50.")
+                % {"text": text},
+                field="amount",
             )
         fraction = match.group("fraction") or ""
         if len(fraction) > exponent:
             raise MoneyError(
-                f"{text!r} has more than {exponent} decimal places for {currency}.", field="amount"
+                _("%(text)r has more than %(places)s decimal places for %(currency)s.")
+                % {"text": text, "places": exponent, "currency": currency},
+                field="amount",
             )
         units = int(match.group("units").replace(",", ""))
         minor = units * 10**exponent + int(fraction.ljust(exponent, "0") or "0")
@@ -91,7 +102,10 @@ class Money:
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
-            raise MoneyError(f"Cannot combine {self.currency} with {other.currency}.")
+            raise MoneyError(
+                _("Cannot combine %(first)s with %(second)s.")
+                % {"first": self.currency, "second": other.currency}
+            )
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
@@ -133,18 +147,19 @@ class Money:
     def allocate(self, weights: list[int]) -> list[Money]:
         """Split into parts proportional to ``weights``; the parts always sum to the whole.
 
-        Leftover minor units go to the earliest parts, one each (largest-remainder would move
-        a fen between parts when unrelated weights change; first-come is predictable).
+        Largest remainder: each part gets its exact share rounded down, and the leftover minor
+        units go one each to the parts that lost the most in rounding (the earlier part on a
+        tie), so no part is ever a whole fen away from its exact share.
         """
         if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
-            raise MoneyError("Weights must be non-negative and not all zero.")
+            raise MoneyError(_("Weights must be non-negative and not all zero."))
         total = sum(weights)
         sign = -1 if self.minor < 0 else 1
         whole = abs(self.minor)
         parts = [whole * w // total for w in weights]
-        # Fewer leftover units than weighted parts remain, and a part weighted 0 gets nothing.
-        weighted = [i for i, w in enumerate(weights) if w]
-        for i in weighted[: whole - sum(parts)]:
+        # A part weighted 0 has no remainder and so never receives a leftover unit.
+        by_remainder = sorted(range(len(weights)), key=lambda i: (-(whole * weights[i] % total), i))
+        for i in by_remainder[: whole - sum(parts)]:
             parts[i] += 1
         return [Money(sign * p, self.currency) for p in parts]
 

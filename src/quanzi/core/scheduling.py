@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
 from quanzi.core import clock
 from quanzi.core.errors import NotFound
@@ -72,7 +73,10 @@ def get(name: str) -> Job:
         return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise NotFound(f"No job named {name!r}; known jobs: {known}.", field="job") from None
+        raise NotFound(
+            _("No job named %(name)r; known jobs: %(known)s.") % {"name": name, "known": known},
+            field="job",
+        ) from None
 
 
 def _worker_name() -> str:

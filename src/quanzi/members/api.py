@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
@@ -136,7 +137,7 @@ def _check_reveal(request: HttpRequest, reveal: bool) -> None:
     # Refused before anything is read, so an empty page is refused alike.
     if reveal and not selectors.can_see_personal_data(_user(request)):
         raise selectors.PermissionRefused(
-            "Seeing phone numbers and WeChat ids unmasked needs the personal-data permission.",
+            _("Seeing phone numbers and WeChat ids unmasked needs the personal-data permission."),
             field="reveal",
         )
 
@@ -261,7 +262,11 @@ def identity_remove(request: HttpRequest, member_id: int, identity_id: int) -> S
     member = selectors.member_get(member_id)
     identity = next((i for i in member.identities.all() if i.pk == identity_id), None)
     if identity is None:
-        raise NotFound(f"Member #{member_id} has no identity #{identity_id}.", field="identity")
+        raise NotFound(
+            _("Member #%(member)s has no identity #%(identity)s.")
+            % {"member": member_id, "identity": identity_id},
+            field="identity",
+        )
     services.identity_remove(identity=identity, actor_id=request.user.pk)
     return Status(204, None)
 

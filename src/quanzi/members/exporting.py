@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -34,7 +35,9 @@ def export_operator(username: str) -> AbstractBaseUser:
     """The active operator named ``username``, on whose behalf an export is made."""
     user = get_user_model().objects.filter(username=username).first()
     if user is None or not user.is_active or not user.is_staff:
-        raise NotFound(f"No active operator named {username!r}.", field="operator")
+        raise NotFound(
+            _("No active operator named %(username)r.") % {"username": username}, field="operator"
+        )
     return user
 
 
@@ -42,14 +45,19 @@ def check_reveal(user: AbstractBaseUser | AnonymousUser | None) -> None:
     """Refuse an unmasked export to anyone without the personal-data permission (PIPL)."""
     if user is None:
         raise PermissionRefused(
-            "An unmasked export needs --operator USERNAME: an operator with the "
-            "personal-data permission.",
+            _(
+                "An unmasked export needs --operator USERNAME: an operator with the "
+                "personal-data permission."
+            ),
             field="operator",
         )
     if not can_see_personal_data(user):
         raise PermissionRefused(
-            f"{user.get_username()} may not export phone numbers unmasked: that needs the "
-            "personal-data permission (members.view_personal_data).",
+            _(
+                "%(username)s may not export phone numbers unmasked: that needs the "
+                "personal-data permission (members.view_personal_data)."
+            )
+            % {"username": user.get_username()},
             field="reveal",
         )
 

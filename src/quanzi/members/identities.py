@@ -7,6 +7,7 @@ import re
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from quanzi.core import crypto
 from quanzi.core.errors import ApplicationError
@@ -24,33 +25,37 @@ class IdentityInvalid(ApplicationError):
 def normalise(kind: str, value: str, namespace: str = "", *, region: str = "CN") -> tuple[str, str]:
     """``(namespace, value)`` in canonical form, or IdentityInvalid saying what is wrong."""
     if kind not in IdentityKind.values:
-        raise IdentityInvalid(f"Unknown identity kind {kind!r}.", field="kind")
+        raise IdentityInvalid(_("Unknown identity kind %(kind)r.") % {"kind": kind}, field="kind")
     raw = (value or "").strip()
     ns = (namespace or "").strip()
     if not raw:
-        raise IdentityInvalid(f"The {kind} is empty.", field=kind)
+        raise IdentityInvalid(_("The %(kind)s is empty.") % {"kind": kind}, field=kind)
     if kind == IdentityKind.PHONE:
         return "", normalise_phone(raw, region=region)
     if kind == IdentityKind.EMAIL:
         try:
             validate_email(raw)
         except ValidationError:
-            raise IdentityInvalid(f"{raw!r} is not an e-mail address.", field="email") from None
-        local, _, domain = raw.rpartition("@")
+            raise IdentityInvalid(
+                _("%(value)r is not an e-mail address.") % {"value": raw}, field="email"
+            ) from None
+        local, _at, domain = raw.rpartition("@")
         return "", f"{local}@{domain.lower()}"
     if kind == IdentityKind.PLATFORM_BUYER:
         if not _PLATFORM.match(ns):
             raise IdentityInvalid(
-                "A platform buyer id needs its platform (douyin, taobao, xiaohongshu, ...).",
+                _("A platform buyer id needs its platform (douyin, taobao, xiaohongshu, ...)."),
                 field="namespace",
             )
         if not _BUYER_ID.match(raw):
-            raise IdentityInvalid(f"{raw!r} is not a buyer id.", field=kind)
+            raise IdentityInvalid(_("%(value)r is not a buyer id.") % {"value": raw}, field=kind)
         return ns, raw
     if not _WECHAT_ID.match(raw):
-        raise IdentityInvalid(f"{raw!r} is not a valid {kind}.", field=kind)
+        raise IdentityInvalid(
+            _("%(value)r is not a valid %(kind)s.") % {"value": raw, "kind": kind}, field=kind
+        )
     if kind == IdentityKind.WECHAT_OPENID and not ns:
-        raise IdentityInvalid("An openid belongs to one app: give its appid.", field="namespace")
+        raise IdentityInvalid(_("An openid belongs to one app: give its appid."), field="namespace")
     return (ns if kind == IdentityKind.WECHAT_OPENID else ""), raw
 
 
@@ -59,9 +64,13 @@ def normalise_phone(raw: str, *, region: str = "CN") -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise IdentityInvalid(f"{raw!r} is not a phone number.", field="phone") from None
+        raise IdentityInvalid(
+            _("%(value)r is not a phone number.") % {"value": raw}, field="phone"
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise IdentityInvalid(f"{raw!r} is not a valid phone number.", field="phone")
+        raise IdentityInvalid(
+            _("%(value)r is not a valid phone number.") % {"value": raw}, field="phone"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -23,6 +23,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from django.utils.translation import gettext as _
+
 from quanzi.core.errors import ApplicationError
 from quanzi.members.identities import IdentityInvalid, lookup_hash, normalise
 from quanzi.members.models import Identity, IdentityKind, Member
@@ -124,12 +126,21 @@ def member_sheet_read(path: Path) -> MemberSheet:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ImportFileInvalid(
-                f"{path.name} is {size / 1024 / 1024:.0f} MB; import at most "
-                f"{MAX_FILE_BYTES // 1024 // 1024} MB at a time (split the file)."
+                _(
+                    "%(file)s is %(size).0f MB; import at most %(max)s MB at a time "
+                    "(split the file)."
+                )
+                % {
+                    "file": path.name,
+                    "size": size / 1024 / 1024,
+                    "max": MAX_FILE_BYTES // 1024 // 1024,
+                }
             )
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportFileInvalid(f"Cannot read {path.name}: {exc.strerror}.") from None
+        raise ImportFileInvalid(
+            _("Cannot read %(file)s: %(reason)s.") % {"file": path.name, "reason": exc.strerror}
+        ) from None
     return member_sheet_parse(data, filename=path.name)
 
 
@@ -141,22 +152,28 @@ def member_sheet_parse(data: bytes, *, filename: str) -> MemberSheet:
     semicolons. The first non-blank row names the columns.
     """
     if not data.strip():
-        raise ImportFileInvalid(f"{filename} is empty.")
+        raise ImportFileInvalid(_("%(file)s is empty.") % {"file": filename})
     suffix = Path(filename).suffix.lower()
     if data.startswith(_ZIP):
         table = _xlsx_table(data, filename)
     elif data.startswith(_OLE):
         raise ImportFileInvalid(
-            f"{filename} is an old Excel .xls workbook; save it as .xlsx "
-            "(Excel Workbook) or as CSV, then import that."
+            _(
+                "%(file)s is an old Excel .xls workbook; save it as .xlsx "
+                "(Excel Workbook) or as CSV, then import that."
+            )
+            % {"file": filename}
         )
     elif suffix in (".xlsx", ".xlsm"):
-        raise ImportFileInvalid(f"{filename} is not an Excel .xlsx workbook (it is not a zip).")
+        raise ImportFileInvalid(
+            _("%(file)s is not an Excel .xlsx workbook (it is not a zip).") % {"file": filename}
+        )
     elif suffix in ("", ".csv", ".txt", ".tsv"):
         table = _csv_table(data, filename)
     else:
         raise ImportFileInvalid(
-            f"{filename}: members are imported from CSV (.csv) or Excel (.xlsx) files."
+            _("%(file)s: members are imported from CSV (.csv) or Excel (.xlsx) files.")
+            % {"file": filename}
         )
     return _sheet(table, filename)
 
@@ -181,8 +198,11 @@ def _xlsx_table(data: bytes, filename: str) -> Iterator[tuple[int, list[str]]]:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises a dozen kinds for a damaged or foreign zip
         raise ImportFileInvalid(
-            f"{filename} cannot be read as an Excel .xlsx workbook (damaged, or another kind "
-            "of zip file)."
+            _(
+                "%(file)s cannot be read as an Excel .xlsx workbook (damaged, or another kind "
+                "of zip file)."
+            )
+            % {"file": filename}
         ) from None
     try:
         sheet = workbook.active or workbook.worksheets[0]
@@ -193,7 +213,7 @@ def _xlsx_table(data: bytes, filename: str) -> Iterator[tuple[int, list[str]]]:
         raise
     except Exception:
         raise ImportFileInvalid(
-            f"{filename} cannot be read as an Excel .xlsx workbook (damaged)."
+            _("%(file)s cannot be read as an Excel .xlsx workbook (damaged).") % {"file": filename}
         ) from None
     finally:
         workbook.close()
@@ -205,7 +225,7 @@ def _decode(data: bytes, filename: str) -> str:
     elif data.startswith(codecs.BOM_UTF8):
         encodings = ("utf-8-sig",)
     elif b"\x00" in data:
-        raise ImportFileInvalid(f"{filename} is not a text (CSV) file.")
+        raise ImportFileInvalid(_("%(file)s is not a text (CSV) file.") % {"file": filename})
     else:
         encodings = ("utf-8", "gb18030")
     for encoding in encodings:
@@ -217,7 +237,8 @@ def _decode(data: bytes, filename: str) -> str:
             break
         return text
     raise ImportFileInvalid(
-        f"{filename} is not a readable CSV file (expected UTF-8 or GB18030 text)."
+        _("%(file)s is not a readable CSV file (expected UTF-8 or GB18030 text).")
+        % {"file": filename}
     )
 
 
@@ -232,7 +253,10 @@ def _csv_table(data: bytes, filename: str) -> Iterator[tuple[int, list[str]]]:
         for line, values in enumerate(reader, start=1):
             yield line, [v.strip() for v in values]
     except csv.Error as exc:
-        raise ImportFileInvalid(f"{filename} line {line + 1}: not valid CSV ({exc}).") from None
+        raise ImportFileInvalid(
+            _("%(file)s line %(line)s: not valid CSV (%(reason)s).")
+            % {"file": filename, "line": line + 1, "reason": exc}
+        ) from None
 
 
 def _header_key(text: str) -> str:
@@ -242,8 +266,11 @@ def _header_key(text: str) -> str:
 
 def _no_name_column(filename: str) -> ImportFileInvalid:
     return ImportFileInvalid(
-        f"{filename} has no name column (姓名); the first row names the columns: "
-        "name, phone, email, unionid, tags, channel, note, group."
+        _(
+            "%(file)s has no name column (姓名); the first row names the columns: "
+            "name, phone, email, unionid, tags, channel, note, group."
+        )
+        % {"file": filename}
     )
 
 
@@ -272,8 +299,16 @@ def _sheet(table: Iterable[tuple[int, list[str]]], filename: str) -> MemberSheet
                     continue
                 if column in seen:
                     raise ImportFileInvalid(
-                        f"{filename}: columns {seen[column]!r} and {title!r} both read as "
-                        f"{column}; keep one."
+                        _(
+                            "%(file)s: columns %(first)r and %(second)r both read as "
+                            "%(column)s; keep one."
+                        )
+                        % {
+                            "file": filename,
+                            "first": seen[column],
+                            "second": title,
+                            "column": column,
+                        }
                     )
                 seen[column] = title
                 header[index] = column
@@ -282,7 +317,8 @@ def _sheet(table: Iterable[tuple[int, list[str]]], filename: str) -> MemberSheet
             continue
         if len(rows) >= MAX_ROWS:
             raise ImportFileInvalid(
-                f"{filename} has more than {MAX_ROWS:,} rows; split it into smaller files."
+                _("%(file)s has more than %(max)s rows; split it into smaller files.")
+                % {"file": filename, "max": f"{MAX_ROWS:,}"}
             )
         values = {column: "" for column in header.values()}
         for index, column in header.items():
@@ -292,9 +328,11 @@ def _sheet(table: Iterable[tuple[int, list[str]]], filename: str) -> MemberSheet
     if header is None:
         if skipped:
             raise _no_name_column(filename)
-        raise ImportFileInvalid(f"{filename} is empty.")
+        raise ImportFileInvalid(_("%(file)s is empty.") % {"file": filename})
     if not rows:
-        raise ImportFileInvalid(f"{filename} has a header row but no members below it.")
+        raise ImportFileInvalid(
+            _("%(file)s has a header row but no members below it.") % {"file": filename}
+        )
     return MemberSheet(filename, rows, tuple(ignored))
 
 
@@ -331,16 +369,19 @@ def _read_row(row: SheetRow) -> tuple[MemberRow, list[tuple[str, str, str, str]]
     problems: list[str] = []
     name = values.get("name", "")
     if not name:
-        problems.append("the name is empty")
+        problems.append(_("the name is empty"))
     for column, limit in _LIMITS.items():
         if len(values.get(column, "")) > limit:
-            problems.append(f"the {column} is longer than {limit} characters")
+            problems.append(
+                _("the %(column)s is longer than %(limit)s characters")
+                % {"column": column, "limit": limit}
+            )
     tags = _split_tags(values.get("tags", ""))
     long_tags = [t for t in tags if len(t) > 50]
     if long_tags:
-        problems.append(f"tag {long_tags[0][:20]!r}… is longer than 50 characters")
+        problems.append(_("tag %(tag)r… is longer than 50 characters") % {"tag": long_tags[0][:20]})
     if len(tags) > MAX_TAGS:
-        problems.append(f"more than {MAX_TAGS} tags")
+        problems.append(_("more than %(max)s tags") % {"max": MAX_TAGS})
     identities: list[IdentityIn] = []
     keys: list[tuple[str, str, str, str]] = []
     for column, kind in _IDENTITY_COLUMNS.items():
@@ -352,13 +393,13 @@ def _read_row(row: SheetRow) -> tuple[MemberRow, list[tuple[str, str, str, str]]
         try:
             ns, value = normalise(kind, raw)
         except IdentityInvalid as exc:
-            problems.append(exc.message.rstrip("."))
+            problems.append(exc.message.rstrip(".。"))
             continue
         identities.append(IdentityIn(kind, value, ns))
         keys.append((column, kind, ns, lookup_hash(kind, ns, value)))
     if not identities and not any(values.get(c) for c in _IDENTITY_COLUMNS):
         problems.append(
-            "no phone, e-mail or unionid: one is needed to recognise the member next time"
+            _("no phone, e-mail or unionid: one is needed to recognise the member next time")
         )
     member_row = MemberRow(
         line=row.line,
@@ -393,24 +434,33 @@ def member_rows_check(rows: Sequence[SheetRow], *, track: Track = no_track) -> l
         for column, kind, ns, digest in keys:
             earlier = first_line.setdefault((kind, ns, digest), member_row.line)
             if earlier != member_row.line:
-                problems.append(f"the same {_LABELS[column]} as line {earlier}")
+                problems.append(
+                    _("the same %(column)s as line %(line)s")
+                    % {"column": _LABELS[column], "line": earlier}
+                )
             owner = owners.get((kind, ns, digest))
             if owner is not None:
                 member_id, closed = owner
                 if closed:
-                    problems.append(f"the {_LABELS[column]} belongs to closed member #{member_id}")
+                    problems.append(
+                        _("the %(column)s belongs to closed member #%(member)s")
+                        % {"column": _LABELS[column], "member": member_id}
+                    )
                 row_owners.add(member_id)
         existing = None
         if len(row_owners) > 1:
             problems.append(
-                "its identities belong to different members "
-                f"({', '.join(f'#{pk}' for pk in sorted(row_owners))}); merge them first"
+                _("its identities belong to different members (%(members)s); merge them first")
+                % {"members": ", ".join(f"#{pk}" for pk in sorted(row_owners))}
             )
         elif row_owners:
             existing = row_owners.pop()
             earlier = member_line.setdefault(existing, member_row.line)
             if earlier != member_row.line:
-                problems.append(f"the same member (#{existing}) as line {earlier}")
+                problems.append(
+                    _("the same member (#%(member)s) as line %(line)s")
+                    % {"member": existing, "line": earlier}
+                )
         checked.append(
             MemberRow(
                 line=member_row.line,
@@ -438,7 +488,10 @@ def member_row_apply(row: MemberRow, *, actor_id: int | None = None) -> tuple[Me
     nothing the second time.
     """
     if not row.ok:
-        raise ImportFileInvalid(f"line {row.line}: {'; '.join(row.problems)}.")
+        raise ImportFileInvalid(
+            _("line %(line)s: %(problems)s.")
+            % {"line": row.line, "problems": "; ".join(row.problems)}
+        )
     channel = row.channel or DEFAULT_CHANNEL
     member, created = member_identify(
         display_name=row.display_name,

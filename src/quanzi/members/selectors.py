@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core import signing
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from quanzi.core import crypto
 from quanzi.core.errors import ApplicationError, NotFound
@@ -90,7 +91,7 @@ def member_ids_by_identity_value(text: str) -> list[int]:
 def member_get(pk: int) -> Member:
     member = Member.objects.prefetch_related("tags", "identities").filter(pk=pk).first()
     if member is None:
-        raise NotFound(f"No member #{pk}.", field="member")
+        raise NotFound(_("No member #%(pk)s.") % {"pk": pk}, field="member")
     return member
 
 
@@ -121,7 +122,7 @@ def identities_for(
     """A member's identities; unmasked only when asked and allowed."""
     if reveal and not can_see_personal_data(user):
         raise PermissionRefused(
-            "Seeing phone numbers and WeChat ids unmasked needs the personal-data permission.",
+            _("Seeing phone numbers and WeChat ids unmasked needs the personal-data permission."),
             field="reveal",
         )
     return [identity_view(i, reveal=reveal) for i in member.identities.all()]
@@ -201,13 +202,13 @@ def member_by_sign_in_token(token: str, *, max_age: int | None = None) -> Member
     try:
         value = signer.unsign(token, max_age=SIGN_IN_MAX_AGE if max_age is None else max_age)
     except signing.SignatureExpired:
-        raise SignInLinkInvalid("This sign-in link has expired.", field="token") from None
+        raise SignInLinkInvalid(_("This sign-in link has expired."), field="token") from None
     except signing.BadSignature:
-        raise SignInLinkInvalid("This sign-in link is not valid.", field="token") from None
+        raise SignInLinkInvalid(_("This sign-in link is not valid."), field="token") from None
     pk = value.removeprefix("m")
     member = Member.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
     if member is not None:
         member = member_current(member)
     if member is None or not member.is_active_record:
-        raise SignInLinkInvalid("This sign-in link is no longer valid.", field="token")
+        raise SignInLinkInvalid(_("This sign-in link is no longer valid."), field="token")
     return member

@@ -8,6 +8,7 @@ from datetime import time
 
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from quanzi.core import clock, crypto
 from quanzi.core.errors import ApplicationError, Conflict, NotFound
@@ -37,9 +38,9 @@ class IdentityIn:
 def _validate_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise MemberError("A member needs a display name.", field="display_name")
+        raise MemberError(_("A member needs a display name."), field="display_name")
     if len(name) > 100:
-        raise MemberError("A display name is at most 100 characters.", field="display_name")
+        raise MemberError(_("A display name is at most 100 characters."), field="display_name")
     return name
 
 
@@ -55,7 +56,7 @@ def _normalised(identities: Iterable[IdentityIn]) -> list[tuple[str, str, str, s
 
 def _owners(normalised: Sequence[tuple[str, str, str, str]]) -> dict[tuple[str, str, str], int]:
     found: dict[tuple[str, str, str], int] = {}
-    for kind, ns, _, digest in normalised:
+    for kind, ns, _value, digest in normalised:
         hit = Identity.objects.filter(kind=kind, namespace=ns, value_hash=digest).first()
         if hit is not None:
             found[(kind, ns, digest)] = hit.member_id
@@ -93,8 +94,11 @@ def member_identify(
             owners = set(_owners(normalised).values())
             if len(owners) > 1:
                 raise DuplicateIdentity(
-                    "These identities belong to different members "
-                    f"({', '.join(f'#{pk}' for pk in sorted(owners))}); merge them first.",
+                    _(
+                        "These identities belong to different members (%(members)s); "
+                        "merge them first."
+                    )
+                    % {"members": ", ".join(f"#{pk}" for pk in sorted(owners))},
                     field="identities",
                 )
             created = not owners
@@ -107,7 +111,10 @@ def member_identify(
             else:
                 member = Member.objects.select_for_update().get(pk=owners.pop())
                 if member.merged_into_id or member.anonymised_at:
-                    raise Conflict(f"Member #{member.pk} is closed.", field="identities")
+                    raise Conflict(
+                        _("Member #%(member)s is closed.") % {"member": member.pk},
+                        field="identities",
+                    )
             known = {(i.kind, i.namespace, i.value_hash) for i in member.identities.all()}
             for kind, ns, value, digest in normalised:
                 if (kind, ns, digest) not in known:
@@ -121,14 +128,14 @@ def member_identify(
                 object_id=member.pk,
                 data={
                     "action": "created" if created else "identified",
-                    "identities": sorted({k for k, *_ in normalised}),
+                    "identities": sorted({k for k, *_rest in normalised}),
                 },
             )
             return member, created
     except IntegrityError:
         # Another request attached the same identity a moment ago; it is known now.
         raise DuplicateIdentity(
-            "This identity was just added to a member; try again.", field="identities"
+            _("This identity was just added to a member; try again."), field="identities"
         ) from None
 
 
@@ -144,7 +151,8 @@ def identity_add(
             if owner.member_id == member.pk:
                 return owner
             raise DuplicateIdentity(
-                f"This {k} belongs to member #{owner.member_id}; merge the two members instead.",
+                _("This %(kind)s belongs to member #%(member)s; merge the two members instead.")
+                % {"kind": k, "member": owner.member_id},
                 field=k,
             )
         identity = _attach(member, k, ns, normal, digest)
@@ -176,10 +184,15 @@ def identity_remove(*, identity: Identity, actor_id: int | None = None) -> None:
 def _ensure_open(member: Member) -> None:
     if member.merged_into_id:
         raise Conflict(
-            f"Member #{member.pk} was merged into #{member.merged_into_id}.", field="member"
+            _("Member #%(member)s was merged into #%(target)s.")
+            % {"member": member.pk, "target": member.merged_into_id},
+            field="member",
         )
     if member.anonymised_at:
-        raise Conflict(f"Member #{member.pk} was deleted at their request.", field="member")
+        raise Conflict(
+            _("Member #%(member)s was deleted at their request.") % {"member": member.pk},
+            field="member",
+        )
 
 
 def _tags(names: Iterable[str]) -> list[Tag]:
@@ -189,11 +202,13 @@ def _tags(names: Iterable[str]) -> list[Tag]:
         if not name:
             continue
         if len(name) > 50:
-            raise MemberError(f"Tag {name[:20]!r}… is longer than 50 characters.", field="tags")
+            raise MemberError(
+                _("Tag %(tag)r… is longer than 50 characters.") % {"tag": name[:20]}, field="tags"
+            )
         clean.append(name)
     tags = []
     for name in dict.fromkeys(clean):
-        tag, _ = Tag.objects.get_or_create(name=name)
+        tag, _created = Tag.objects.get_or_create(name=name)
         tags.append(tag)
     return tags
 
@@ -221,14 +236,14 @@ def member_update(
             changed.append("display_name")
         if note is not None:
             if len(note) > 500:
-                raise MemberError("A note is at most 500 characters.", field="note")
+                raise MemberError(_("A note is at most 500 characters."), field="note")
             member.note = note
             changed.append("note")
         for field, value in (("interests", interests), ("categories", categories)):
             if value is not None:
                 items = [str(v).strip()[:40] for v in value if str(v).strip()]
                 if len(items) > 30:
-                    raise MemberError(f"At most 30 {field}.", field=field)
+                    raise MemberError(_("At most 30 %(field)s.") % {"field": field}, field=field)
                 setattr(member, field, list(dict.fromkeys(items)))
                 changed.append(field)
         if quiet_start is not None:
@@ -283,7 +298,7 @@ def member_set_marketing(
 
 def member_record_consent(*, member: Member, version: str, actor_id: int | None = None) -> Member:
     if not version or len(version) > 32:
-        raise MemberError("Name the version of the privacy notice agreed to.", field="version")
+        raise MemberError(_("Name the version of the privacy notice agreed to."), field="version")
     with transaction.atomic():
         member = Member.objects.select_for_update().get(pk=member.pk)
         _ensure_open(member)
@@ -309,7 +324,7 @@ def member_merge(*, source: Member, target: Member, actor_id: int | None = None)
     target, so that the activity log's entries under the old id keep counting for the person.
     """
     if source.pk == target.pk:
-        raise MemberError("A member cannot be merged into itself.", field="target")
+        raise MemberError(_("A member cannot be merged into itself."), field="target")
     with transaction.atomic():
         locked = {
             m.pk: m
@@ -318,7 +333,7 @@ def member_merge(*, source: Member, target: Member, actor_id: int | None = None)
             .order_by("pk")
         }
         if len(locked) != 2:
-            raise NotFound("No such member.", field="member")
+            raise NotFound(_("No such member."), field="member")
         source, target = locked[source.pk], locked[target.pk]
         _ensure_open(source)
         _ensure_open(target)

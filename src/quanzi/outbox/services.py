@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError, Conflict
@@ -51,9 +52,11 @@ def outbox_enqueue(
     with the reason, so the operator sees why nothing went out.
     """
     if purpose not in Purpose.values:
-        raise ApplicationError(f"Unknown message purpose {purpose!r}.", field="purpose")
+        raise ApplicationError(
+            _("Unknown message purpose %(purpose)r.") % {"purpose": purpose}, field="purpose"
+        )
     if not body.strip():
-        raise ApplicationError("A message needs a body.", field="body")
+        raise ApplicationError(_("A message needs a body."), field="body")
     now = clock.now()
     status, reason = OutboxStatus.QUEUED, ""
     if member.anonymised_at or member.merged_into_id:
@@ -88,7 +91,10 @@ def outbox_mark_sent(*, message: OutboxMessage) -> OutboxMessage:
         if message.status == OutboxStatus.SENT:
             return message
         if message.status != OutboxStatus.QUEUED:
-            raise Conflict(f"A {message.status} message cannot be sent.", field="status")
+            raise Conflict(
+                _("A %(status)s message cannot be sent.") % {"status": message.status},
+                field="status",
+            )
         message.status = OutboxStatus.SENT
         message.sent_at = clock.now()
         message.save(update_fields=["status", "sent_at"])

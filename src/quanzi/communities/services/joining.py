@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
 from quanzi.communities.models import (
     Community,
@@ -61,9 +62,15 @@ def has_bought(member: Member, product_id: int) -> bool:
 def _check_gate(group: Group, member: Member) -> None:
     plan = group.required_plan
     if plan is not None and not has_live_membership(member, plan):
-        raise EntryRefused(f"{group.name} is for members of “{plan.name}”.", field="group")
+        raise EntryRefused(
+            _("%(group)s is for members of “%(plan)s”.") % {"group": group.name, "plan": plan.name},
+            field="group",
+        )
     if group.required_product_id and not has_bought(member, group.required_product_id):
-        raise EntryRefused(f"{group.name} opens after buying its entry product.", field="group")
+        raise EntryRefused(
+            _("%(group)s opens after buying its entry product.") % {"group": group.name},
+            field="group",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +137,9 @@ def group_join(
         # moment, so it must follow the order in which joins got the lock.
         moment = now or clock.now()
         if group.archived_at:
-            raise Conflict(f"{group.name} is archived.", field="group")
+            raise Conflict(_("%(group)s is archived.") % {"group": group.name}, field="group")
         if not member.is_active_record:
-            raise Conflict("This member record is closed.", field="member")
+            raise Conflict(_("This member record is closed."), field="member")
         live = GroupMembership.objects.filter(
             group=group, member=member, status__in=[SeatStatus.ACTIVE, SeatStatus.WAITING]
         ).first()
@@ -144,7 +151,11 @@ def group_join(
         seated = GroupMembership.objects.filter(group=group, status=SeatStatus.ACTIVE).count()
         if seated >= group.capacity:
             if not wait_if_full:
-                raise GroupFull(f"{group.name} is full ({group.capacity} members).", field="group")
+                raise GroupFull(
+                    _("%(group)s is full (%(capacity)s members).")
+                    % {"group": group.name, "capacity": group.capacity},
+                    field="group",
+                )
             seat = GroupMembership.objects.create(
                 group=group,
                 member=member,
@@ -297,20 +308,20 @@ def invitation_create(
     channel = (channel or "").strip()
     if not channel or len(channel) > 64:
         raise CommunityError(
-            "Name the channel this invitation is shared on (douyin, xiaohongshu, ...).",
+            _("Name the channel this invitation is shared on (douyin, xiaohongshu, ...)."),
             field="channel",
         )
     if group is None and plan is None:
-        raise CommunityError("An invitation leads to a group or a plan.", field="group")
+        raise CommunityError(_("An invitation leads to a group or a plan."), field="group")
     if group is not None and group.community_id != community.pk:
-        raise CommunityError("The group belongs to another community.", field="group")
+        raise CommunityError(_("The group belongs to another community."), field="group")
     if plan is not None and plan.community_id != community.pk:
-        raise CommunityError("The plan belongs to another community.", field="plan")
+        raise CommunityError(_("The plan belongs to another community."), field="plan")
     if expires_at is not None and expires_at <= clock.now():
-        raise CommunityError("The expiry is in the past.", field="expires_at")
+        raise CommunityError(_("The expiry is in the past."), field="expires_at")
     if max_uses is not None and max_uses < 1:
-        raise CommunityError("A use limit is at least 1.", field="max_uses")
-    for _ in range(5):
+        raise CommunityError(_("A use limit is at least 1."), field="max_uses")
+    for _attempt in range(5):
         try:
             with transaction.atomic():
                 invitation = Invitation.objects.create(
@@ -339,18 +350,18 @@ def invitation_create(
                 return invitation
         except IntegrityError:
             continue  # a code collision: draw again
-    raise Conflict("Could not draw a free invitation code; try again.")
+    raise Conflict(_("Could not draw a free invitation code; try again."))
 
 
 def invitation_check(invitation: Invitation, *, now: datetime | None = None) -> None:
     """Raise InvitationUnusable with the reason a person can act on."""
     moment = now or clock.now()
     if invitation.revoked_at:
-        raise InvitationUnusable("This invitation was withdrawn.", field="code")
+        raise InvitationUnusable(_("This invitation was withdrawn."), field="code")
     if invitation.expires_at and invitation.expires_at <= moment:
-        raise InvitationUnusable("This invitation has expired.", field="code")
+        raise InvitationUnusable(_("This invitation has expired."), field="code")
     if invitation.max_uses is not None and invitation.uses >= invitation.max_uses:
-        raise InvitationUnusable("This invitation has been used up.", field="code")
+        raise InvitationUnusable(_("This invitation has been used up."), field="code")
 
 
 def invitation_get(code: str) -> Invitation:
@@ -360,7 +371,7 @@ def invitation_get(code: str) -> Invitation:
         .first()
     )
     if invitation is None:
-        raise NotFound("No such invitation.", field="code")
+        raise NotFound(_("No such invitation."), field="code")
     return invitation
 
 
@@ -393,4 +404,4 @@ def invitation_consume(invitation: Invitation, *, now: datetime | None = None) -
     if not taken:
         invitation.refresh_from_db()
         invitation_check(invitation, now=moment)
-        raise InvitationUnusable("This invitation cannot be used.", field="code")
+        raise InvitationUnusable(_("This invitation cannot be used."), field="code")

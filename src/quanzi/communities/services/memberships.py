@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from quanzi.communities.models import (
     Group,
@@ -61,7 +62,9 @@ def _transition(
     before = membership.status
     if to not in TRANSITIONS[before]:
         raise TransitionRefused(
-            f"A {before} membership cannot become {to}.", field="status", code="transition_refused"
+            _("A %(before)s membership cannot become %(to)s.") % {"before": before, "to": to},
+            field="status",
+            code="transition_refused",
         )
     membership.status = to
     membership.save(update_fields=["status", "starts_at", "ends_at", "updated_at"])
@@ -99,14 +102,15 @@ def membership_start(
     """
     moment = now or clock.now()
     if not plan.active:
-        raise Conflict(f"“{plan.name}” is no longer offered.", field="plan")
+        raise Conflict(_("“%(plan)s” is no longer offered.") % {"plan": plan.name}, field="plan")
     if plan.kind == PlanKind.PRODUCT_GRANT:
         raise EntryRefused(
-            f"“{plan.name}” comes with buying its product; it cannot be joined alone.",
+            _("“%(plan)s” comes with buying its product; it cannot be joined alone.")
+            % {"plan": plan.name},
             field="plan",
         )
     if not member.is_active_record:
-        raise Conflict("This member record is closed.", field="member")
+        raise Conflict(_("This member record is closed."), field="member")
     with transaction.atomic():
         Member.objects.select_for_update().get(pk=member.pk)  # one start per member at a time
         existing = (
@@ -154,9 +158,11 @@ def membership_pay(
     moment = paid_at or clock.now()
     ref = (payment_ref or "").strip()
     if not ref or len(ref) > 100:
-        raise CommunityError("Give the payment reference (1-100 characters).", field="payment_ref")
+        raise CommunityError(
+            _("Give the payment reference (1-100 characters)."), field="payment_ref"
+        )
     if moment > clock.now() + timedelta(minutes=5):
-        raise CommunityError("A payment cannot be in the future.", field="paid_at")
+        raise CommunityError(_("A payment cannot be in the future."), field="paid_at")
     with transaction.atomic():
         membership = (
             Membership.objects.select_for_update()
@@ -167,16 +173,23 @@ def membership_pay(
         if done is not None:
             if done.membership_id != membership.pk:
                 raise Conflict(
-                    "This payment was applied to another membership.", field="payment_ref"
+                    _("This payment was applied to another membership."), field="payment_ref"
                 )
             return done
         plan = membership.plan
         if plan.kind in (PlanKind.FREE, PlanKind.PRODUCT_GRANT):
-            raise Conflict(f"“{plan.name}” takes no payment of its own.", field="membership")
+            raise Conflict(
+                _("“%(plan)s” takes no payment of its own.") % {"plan": plan.name},
+                field="membership",
+            )
         if amount_minor != plan.price_minor:
             raise CommunityError(
-                f"The payment is {Money(amount_minor, plan.currency)}; "
-                f"“{plan.name}” costs {Money(plan.price_minor, plan.currency)}.",
+                _("The payment is %(paid)s; “%(plan)s” costs %(price)s.")
+                % {
+                    "paid": Money(amount_minor, plan.currency),
+                    "plan": plan.name,
+                    "price": Money(plan.price_minor, plan.currency),
+                },
                 field="amount_minor",
             )
         try:
@@ -191,7 +204,7 @@ def membership_pay(
         except IntegrityError:
             # The same reference was applied to another membership at this very moment.
             raise Conflict(
-                "This payment was applied to another membership.", field="payment_ref"
+                _("This payment was applied to another membership."), field="payment_ref"
             ) from None
 
 
@@ -206,9 +219,9 @@ def _grant_term(
     """Add a term to a locked membership and seat the member in the plan's groups."""
     plan = membership.plan
     if membership.status == S.CANCELLED:
-        raise TransitionRefused("A cancelled membership cannot be paid.", field="membership")
+        raise TransitionRefused(_("A cancelled membership cannot be paid."), field="membership")
     if membership.status in LIVE and membership.ends_at is None:
-        raise Conflict("This membership is for life already.", field="membership")
+        raise Conflict(_("This membership is for life already."), field="membership")
     renewal = membership.terms.exists()
     # Early or late by when the member paid, not by whether the expiry job has run yet: paid
     # before the end, the new term continues from it; paid after, it starts at the payment.

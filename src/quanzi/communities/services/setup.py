@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from quanzi.communities.models import (
     Community,
@@ -33,9 +34,15 @@ MAX_CAPACITY = 100_000
 def _text(value: str, field: str, limit: int, *, required: bool = False) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise CommunityError(f"{field.replace('_', ' ').capitalize()} is required.", field=field)
+        raise CommunityError(
+            _("%(field)s is required.") % {"field": field.replace("_", " ").capitalize()},
+            field=field,
+        )
     if len(value) > limit:
-        raise CommunityError(f"{field} is at most {limit} characters.", field=field)
+        raise CommunityError(
+            _("%(field)s is at most %(limit)s characters.") % {"field": field, "limit": limit},
+            field=field,
+        )
     return value
 
 
@@ -51,20 +58,25 @@ def community_create(
 ) -> Community:
     if not _SLUG.match(slug or ""):
         raise CommunityError(
-            "A slug is 1-50 lowercase letters, digits and dashes, e.g. english-circle.",
+            _("A slug is 1-50 lowercase letters, digits and dashes, e.g. english-circle."),
             field="slug",
         )
     if kind not in CommunityKind.values:
         raise CommunityError(
-            f"Unknown community kind {kind!r}; use {', '.join(CommunityKind.values)}.",
+            _("Unknown community kind %(kind)r; use %(choices)s.")
+            % {"kind": kind, "choices": ", ".join(CommunityKind.values)},
             field="kind",
         )
     if vertical not in Vertical.values:
         raise CommunityError(
-            f"Unknown vertical {vertical!r}; use {', '.join(Vertical.values)}.", field="vertical"
+            _("Unknown vertical %(vertical)r; use %(choices)s.")
+            % {"vertical": vertical, "choices": ", ".join(Vertical.values)},
+            field="vertical",
         )
     if currency not in CURRENCIES:
-        raise CommunityError(f"Unknown currency {currency!r}.", field="currency")
+        raise CommunityError(
+            _("Unknown currency %(currency)r.") % {"currency": currency}, field="currency"
+        )
     try:
         with transaction.atomic():
             community = Community.objects.create(
@@ -85,7 +97,9 @@ def community_create(
             )
             return community
     except IntegrityError:
-        raise Conflict(f"A community with slug {slug!r} exists already.", field="slug") from None
+        raise Conflict(
+            _("A community with slug %(slug)r exists already.") % {"slug": slug}, field="slug"
+        ) from None
 
 
 def community_update(
@@ -107,7 +121,9 @@ def community_update(
             fields.append("description")
         if vertical is not None:
             if vertical not in Vertical.values:
-                raise CommunityError(f"Unknown vertical {vertical!r}.", field="vertical")
+                raise CommunityError(
+                    _("Unknown vertical %(vertical)r.") % {"vertical": vertical}, field="vertical"
+                )
             community.vertical = vertical
             fields.append("vertical")
         if fields:
@@ -132,15 +148,21 @@ def _group_fields(
     ends_on: date | None,
 ) -> None:
     if tier not in Tier.values:
-        raise CommunityError(f"Unknown tier {tier!r}; use {', '.join(Tier.values)}.", field="tier")
+        raise CommunityError(
+            _("Unknown tier %(tier)r; use %(choices)s.")
+            % {"tier": tier, "choices": ", ".join(Tier.values)},
+            field="tier",
+        )
     if not 1 <= capacity <= MAX_CAPACITY:
-        raise CommunityError(f"Capacity is 1 to {MAX_CAPACITY:,}.", field="capacity")
+        raise CommunityError(
+            _("Capacity is 1 to %(max)s.") % {"max": f"{MAX_CAPACITY:,}"}, field="capacity"
+        )
     if required_plan is not None and required_plan.community_id != community.pk:
         raise CommunityError(
-            "The required plan belongs to another community.", field="required_plan"
+            _("The required plan belongs to another community."), field="required_plan"
         )
     if ends_on is not None and ends_on < timezone.localdate(clock.now()):
-        raise CommunityError("The end date is in the past.", field="ends_on")
+        raise CommunityError(_("The end date is in the past."), field="ends_on")
 
 
 def group_create(
@@ -161,7 +183,7 @@ def group_create(
         community, tier=tier, capacity=capacity, required_plan=required_plan, ends_on=ends_on
     )
     if community.archived_at:
-        raise Conflict("This community is archived.", field="community")
+        raise Conflict(_("This community is archived."), field="community")
     try:
         with transaction.atomic():
             group = Group.objects.create(
@@ -188,7 +210,9 @@ def group_create(
             return group
     except IntegrityError:
         raise Conflict(
-            f"{community.name} has a group named {name!r} already.", field="name"
+            _("%(community)s has a group named %(name)r already.")
+            % {"community": community.name, "name": name},
+            field="name",
         ) from None
 
 
@@ -206,7 +230,7 @@ def group_update(
     with transaction.atomic():
         group = Group.objects.select_for_update().select_related("community").get(pk=group.pk)
         if group.archived_at:
-            raise Conflict("This group is archived.", field="group")
+            raise Conflict(_("This group is archived."), field="group")
         fields: list[str] = []
         if name is not None:
             group.name = _text(name, "name", 100, required=True)
@@ -231,7 +255,7 @@ def group_update(
                 fields.append(field)
         if ends_on is not None:
             if ends_on < timezone.localdate(clock.now()):
-                raise CommunityError("The end date is in the past.", field="ends_on")
+                raise CommunityError(_("The end date is in the past."), field="ends_on")
             group.ends_on = ends_on
             fields.append("ends_on")
         if fields:
@@ -239,7 +263,9 @@ def group_update(
                 with transaction.atomic():
                     group.save(update_fields=fields)
             except IntegrityError:
-                raise Conflict(f"A group named {name!r} exists already.", field="name") from None
+                raise Conflict(
+                    _("A group named %(name)r exists already.") % {"name": name}, field="name"
+                ) from None
             activity_record(
                 kind=ActivityKind.OPERATOR,
                 actor_id=actor_id,
@@ -256,7 +282,7 @@ def kol_seat_assign(
     *, group: Group, member: Member, title: str = "", actor_id: int | None = None
 ) -> KolSeat:
     if not member.is_active_record:
-        raise Conflict("This member record is closed.", field="member")
+        raise Conflict(_("This member record is closed."), field="member")
     with transaction.atomic():
         seat, created = KolSeat.objects.get_or_create(
             group=group, member=member, defaults={"title": _text(title, "title", 50)}
@@ -311,51 +337,57 @@ def plan_create(
     """A membership plan, checked against the rules of its kind (DESIGN.md, loop 4)."""
     if kind not in PlanKind.values:
         raise CommunityError(
-            f"Unknown plan kind {kind!r}; use {', '.join(PlanKind.values)}.", field="kind"
+            _("Unknown plan kind %(kind)r; use %(choices)s.")
+            % {"kind": kind, "choices": ", ".join(PlanKind.values)},
+            field="kind",
         )
     if price_minor < 0:
-        raise CommunityError("A price cannot be negative.", field="price_minor")
+        raise CommunityError(_("A price cannot be negative."), field="price_minor")
     for field, value in (("grace_days", grace_days), ("reminder_days", reminder_days)):
         if value < 0 or value > 366:
-            raise CommunityError(f"{field} is 0 to 366.", field=field)
+            raise CommunityError(_("%(field)s is 0 to 366.") % {"field": field}, field=field)
     if duration_days is not None and not 1 <= duration_days <= 3660:
-        raise CommunityError("A term is 1 to 3,660 days.", field="duration_days")
+        raise CommunityError(_("A term is 1 to 3,660 days."), field="duration_days")
     if not 0 <= discount_percent <= 100:
-        raise CommunityError("A discount is 0 to 100 percent.", field="discount_percent")
+        raise CommunityError(_("A discount is 0 to 100 percent."), field="discount_percent")
 
     if kind == PlanKind.ANNUAL:
         if price_minor <= 0:
-            raise CommunityError("An annual membership has a price.", field="price_minor")
+            raise CommunityError(_("An annual membership has a price."), field="price_minor")
         duration_days = duration_days or 365
     elif kind in (PlanKind.LIFETIME, PlanKind.FREE):
         if duration_days is not None:
-            raise CommunityError(f"A {kind} membership has no term.", field="duration_days")
+            raise CommunityError(
+                _("A %(kind)s membership has no term.") % {"kind": kind}, field="duration_days"
+            )
         if kind == PlanKind.FREE and price_minor:
-            raise CommunityError("A free membership has no price.", field="price_minor")
+            raise CommunityError(_("A free membership has no price."), field="price_minor")
         if kind == PlanKind.LIFETIME and price_minor <= 0:
-            raise CommunityError("A lifetime membership has a price.", field="price_minor")
+            raise CommunityError(_("A lifetime membership has a price."), field="price_minor")
     elif kind == PlanKind.PRODUCT_GRANT:
         if not product_id:
-            raise CommunityError("Name the product whose purchase grants it.", field="product_id")
+            raise CommunityError(
+                _("Name the product whose purchase grants it."), field="product_id"
+            )
         if price_minor:
             raise CommunityError(
-                "The product is what is paid for; this plan has no price of its own.",
+                _("The product is what is paid for; this plan has no price of its own."),
                 field="price_minor",
             )
     elif kind == PlanKind.FEE_GOODS:
         if price_minor <= 0:
-            raise CommunityError("The membership fee is required.", field="price_minor")
+            raise CommunityError(_("The membership fee is required."), field="price_minor")
         if not goods_description.strip():
-            raise CommunityError("Say what goods the fee brings.", field="goods_description")
+            raise CommunityError(_("Say what goods the fee brings."), field="goods_description")
         goods_value_minor = price_minor if goods_value_minor is None else goods_value_minor
         if goods_value_minor < price_minor:
             raise CommunityError(
-                "The goods must be worth at least the fee.", field="goods_value_minor"
+                _("The goods must be worth at least the fee."), field="goods_value_minor"
             )
         duration_days = duration_days or 365
     groups = groups or []
     if any(g.community_id != community.pk for g in groups):
-        raise CommunityError("A plan grants groups of its own community only.", field="groups")
+        raise CommunityError(_("A plan grants groups of its own community only."), field="groups")
     try:
         with transaction.atomic():
             plan = MembershipPlan.objects.create(
@@ -384,4 +416,6 @@ def plan_create(
             )
             return plan
     except IntegrityError:
-        raise Conflict(f"A plan named {name!r} exists already.", field="name") from None
+        raise Conflict(
+            _("A plan named %(name)r exists already.") % {"name": name}, field="name"
+        ) from None

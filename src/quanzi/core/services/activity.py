@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError
@@ -31,16 +32,16 @@ def activity_record(
 ) -> Activity:
     """Append one fact to the activity log. Call it inside the transaction that made the fact."""
     if kind not in ActivityKind.values:
-        raise ApplicationError(f"Unknown activity kind {kind!r}.", field="kind")
+        raise ApplicationError(_("Unknown activity kind %(kind)r.") % {"kind": kind}, field="kind")
     moment = occurred_at or clock.now()
     if timezone.is_naive(moment):
         # Comparing it with "now" would crash, and storing it would guess a zone silently.
         raise ApplicationError(
-            "The time needs a time zone, like 2024-05-01T10:00:00+08:00.", field="occurred_at"
+            _("The time needs a time zone, like 2024-05-01T10:00:00+08:00."), field="occurred_at"
         )
     # A few minutes of clock skew between an integrator and us is normal; hours are a mistake.
     if moment > clock.now() + timedelta(minutes=5):
-        raise ApplicationError("An activity cannot happen in the future.", field="occurred_at")
+        raise ApplicationError(_("An activity cannot happen in the future."), field="occurred_at")
     with transaction.atomic():
         return Activity.objects.create(
             kind=kind,

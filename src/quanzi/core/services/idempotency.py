@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError, Conflict
@@ -51,7 +52,7 @@ def idempotency_begin(
 ) -> IdempotencyRecord | Replay:
     if not key or len(key) > 255 or not key.isprintable():
         raise ApplicationError(
-            "Idempotency-Key must be 1-255 printable characters.", field="Idempotency-Key"
+            _("Idempotency-Key must be 1-255 printable characters."), field="Idempotency-Key"
         )
     fingerprint = request_fingerprint(method, path, body)
     cutoff = clock.now() - timedelta(hours=settings.QUANZI_IDEMPOTENCY_TTL_HOURS)
@@ -67,18 +68,20 @@ def idempotency_begin(
     if existing is None:
         # The first request failed and was abandoned between our insert and this read.
         raise IdempotencyInProgress(
-            "A request with this Idempotency-Key was just being handled; retry shortly.",
+            _("A request with this Idempotency-Key was just being handled; retry shortly."),
             field="Idempotency-Key",
         )
     if existing.request_hash != fingerprint:
         raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request; "
-            "use a new key for a new request.",
+            _(
+                "This Idempotency-Key was already used with a different request; "
+                "use a new key for a new request."
+            ),
             field="Idempotency-Key",
         )
     if existing.status_code is None:
         raise IdempotencyInProgress(
-            "A request with this Idempotency-Key is still being handled; retry shortly.",
+            _("A request with this Idempotency-Key is still being handled; retry shortly."),
             field="Idempotency-Key",
         )
     return Replay(existing.status_code, bytes(existing.response_body or b""), existing.content_type)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import BigIntegerField, Case, F, Value, When
+from django.utils.translation import gettext as _
 
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError, Conflict
@@ -50,12 +51,12 @@ def ledger_account_get_or_create(
 ) -> LedgerAccount:
     """The account with this code, created on first use. Its rules never change afterwards."""
     if kind not in AccountKind.values:
-        raise LedgerError(f"Unknown account kind {kind!r}.", field="kind")
+        raise LedgerError(_("Unknown account kind %(kind)r.") % {"kind": kind}, field="kind")
     if not code or not currency:
-        raise LedgerError("An account needs a code and a currency.", field="code")
+        raise LedgerError(_("An account needs a code and a currency."), field="code")
     try:
         with transaction.atomic():
-            account, _ = LedgerAccount.objects.get_or_create(
+            account, _created = LedgerAccount.objects.get_or_create(
                 code=code,
                 defaults={
                     "kind": kind,
@@ -71,25 +72,27 @@ def ledger_account_get_or_create(
         allow_negative,
         kind,
     ):
-        raise LedgerError(f"Account {code} exists with other rules.", field="code")
+        raise LedgerError(
+            _("Account %(code)s exists with other rules.") % {"code": code}, field="code"
+        )
     return account
 
 
 def _validate(legs: Sequence[Leg]) -> str:
     if len(legs) < 2:
-        raise LedgerError("A transaction needs at least two entries.", field="legs")
+        raise LedgerError(_("A transaction needs at least two entries."), field="legs")
     for leg in legs:
         if isinstance(leg.amount, bool) or not isinstance(leg.amount, int):
-            raise LedgerError("Amounts are whole minor units.", field="legs")
+            raise LedgerError(_("Amounts are whole minor units."), field="legs")
         if leg.amount == 0:
-            raise LedgerError("An entry cannot be zero.", field="legs")
+            raise LedgerError(_("An entry cannot be zero."), field="legs")
         if leg.account.pk is None:
-            raise LedgerError("Every entry needs a saved account.", field="legs")
+            raise LedgerError(_("Every entry needs a saved account."), field="legs")
     currencies = {leg.account.currency for leg in legs}
     if len(currencies) != 1:
-        raise LedgerError("All entries of a transaction share one currency.", field="legs")
+        raise LedgerError(_("All entries of a transaction share one currency."), field="legs")
     if sum(leg.amount for leg in legs) != 0:
-        raise LedgerError("A transaction's entries must sum to zero.", field="legs")
+        raise LedgerError(_("A transaction's entries must sum to zero."), field="legs")
     return currencies.pop()
 
 
@@ -128,8 +131,11 @@ def ledger_post(
                 account = locked[account_id]
                 if not account.allow_negative and account.balance + delta < 0:
                     raise InsufficientFunds(
-                        f"Account {account.code} holds {account.balance}, "
-                        f"{-delta} would take it below zero.",
+                        _(
+                            "Account %(code)s holds %(balance)s, "
+                            "%(amount)s would take it below zero."
+                        )
+                        % {"code": account.code, "balance": account.balance, "amount": -delta},
                         field="amount",
                     )
 
@@ -180,7 +186,7 @@ def ledger_post(
 def _replay(existing: LedgerTransaction, legs: Sequence[Leg]) -> LedgerTransaction:
     if not _same_legs(existing, legs):
         raise IdempotencyConflict(
-            "This idempotency key was used for a different posting.", field="idempotency_key"
+            _("This idempotency key was used for a different posting."), field="idempotency_key"
         )
     return existing
 

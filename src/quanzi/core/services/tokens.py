@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError, Conflict, NotFound
@@ -36,7 +37,7 @@ def operator_create(
     User = get_user_model()
     if not _USERNAME.match(username or ""):
         raise ApplicationError(
-            "A username is 1-150 letters, digits or . @ + - _ characters.", field="username"
+            _("A username is 1-150 letters, digits or . @ + - _ characters."), field="username"
         )
     generated = password is None
     password = password or secrets.token_urlsafe(12)
@@ -47,7 +48,10 @@ def operator_create(
             raise ApplicationError(" ".join(exc.messages), field="password") from None
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise Conflict(f"An operator named {username!r} exists already.", field="username")
+            raise Conflict(
+                _("An operator named %(username)r exists already.") % {"username": username},
+                field="username",
+            )
         user = User.objects.create_superuser(username=username, email=email, password=password)
         activity_record(
             kind=ActivityKind.OPERATOR,
@@ -66,7 +70,9 @@ def operator_set_password(*, username: str, password: str | None = None) -> str:
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username=username, is_staff=True).first()
         if user is None:
-            raise NotFound(f"No operator named {username!r}.", field="username")
+            raise NotFound(
+                _("No operator named %(username)r.") % {"username": username}, field="username"
+            )
         user.set_password(password)
         user.save(update_fields=["password"])
     return password
@@ -77,7 +83,9 @@ def api_token_create(*, username: str, name: str = "") -> tuple[ApiToken, str]:
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     if user is None or not user.is_active or not user.is_staff:
-        raise NotFound(f"No active operator named {username!r}.", field="username")
+        raise NotFound(
+            _("No active operator named %(username)r.") % {"username": username}, field="username"
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -97,7 +105,7 @@ def api_token_revoke(*, token_id: int, actor_id: int) -> ApiToken:
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().filter(pk=token_id, user_id=actor_id).first()
         if token is None:
-            raise NotFound("No such token.", field="token")
+            raise NotFound(_("No such token."), field="token")
         if token.revoked_at is None:
             token.revoked_at = clock.now()
             token.save(update_fields=["revoked_at"])

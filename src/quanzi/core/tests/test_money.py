@@ -153,7 +153,7 @@ def test_allocate_parts_sum_to_the_whole_and_follow_the_weights(
             assert part.minor == 0
 
 
-def test_allocate_gives_leftover_fen_to_the_earliest_weighted_parts() -> None:
+def test_allocate_breaks_remainder_ties_by_the_earlier_part() -> None:
     assert [p.minor for p in Money(100).allocate([1, 1, 1])] == [34, 33, 33]
     assert [p.minor for p in Money(-100).allocate([1, 1, 1])] == [-34, -33, -33]
     # A part weighted zero never receives the leftover fen.
@@ -186,3 +186,9 @@ def test_allocate_refuses_weights_that_share_nothing(weights: list[int]) -> None
 )
 def test_percent_rounds_half_away_from_zero(minor: int, basis_points: int, expected: int) -> None:
     assert Money(minor, "CNY").percent(basis_points) == Money(expected, "CNY")
+
+
+def test_allocate_gives_leftover_fen_to_the_parts_that_lost_most_in_rounding() -> None:
+    # Given exact shares 35.0, 0.05 and 139.95 of 175 fen
+    # When / Then: the one leftover fen goes to the 139.95 part, not to the exact 35
+    assert [p.minor for p in Money(175).allocate([675, 1, 2699])] == [35, 0, 140]

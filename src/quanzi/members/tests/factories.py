@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.utils import translation
 
 from quanzi.core.models import Activity
 from quanzi.core.money import Money
@@ -74,14 +75,17 @@ def members_state() -> MembersState:
 
 def in_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
     """Run ``target(i)`` in ``count`` real threads released together; return what each gave
-    (or the exception it met). Each thread closes its database connection at its end."""
+    (or the exception it met). Each thread closes its database connection at its end, and
+    speaks the caller's language (the active language is per thread)."""
     barrier = threading.Barrier(count)
     results: list[Any] = [None] * count
+    language = translation.get_language()
 
     def run(i: int) -> None:
         try:
             barrier.wait(timeout=20)
-            results[i] = target(i)
+            with translation.override(language):
+                results[i] = target(i)
         except Exception as exc:  # the test asserts on what each thread met
             results[i] = exc
         finally:
