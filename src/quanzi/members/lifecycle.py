@@ -188,3 +188,13 @@ def lifecycle_recompute(
             if updates:
                 member.save(update_fields=[*updates, "updated_at"])
     return changed
+
+
+def lifecycle_recompute_soon(member_id: int) -> None:
+    """Recompute one member once the current transaction has committed.
+
+    Called by the services whose facts move a stage or level (a payment, a seat in a core
+    group, a KOL seat, a merge). A failure is logged, never raised into the request: the
+    scheduled job recomputes everyone anyway.
+    """
+    transaction.on_commit(lambda: lifecycle_recompute([member_id]), robust=True)

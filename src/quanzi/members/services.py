@@ -16,6 +16,7 @@ from quanzi.core.models import ActivityKind
 from quanzi.core.services.activity import activity_record
 from quanzi.members import hooks
 from quanzi.members.identities import lookup_hash, masked, normalise
+from quanzi.members.lifecycle import lifecycle_recompute_soon
 from quanzi.members.models import Identity, Member, Tag
 from quanzi.members.selectors import SIGN_IN_SALT
 
@@ -364,6 +365,7 @@ def member_merge(*, source: Member, target: Member, actor_id: int | None = None)
             data={"action": "merged", "source": source.pk},
         )
         target.refresh_from_db()
+        lifecycle_recompute_soon(target.pk)  # both records' history now counts for one person
         return target
 
 

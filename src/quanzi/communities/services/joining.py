@@ -30,6 +30,7 @@ from quanzi.core import clock
 from quanzi.core.errors import Conflict, NotFound
 from quanzi.core.models import Activity, ActivityKind
 from quanzi.core.services.activity import activity_record
+from quanzi.members.lifecycle import lifecycle_recompute_soon
 from quanzi.members.models import Member
 from quanzi.outbox.models import Purpose
 from quanzi.outbox.services import outbox_enqueue
@@ -210,6 +211,7 @@ def _record_join(
         object_id=seat.pk,
     )
     _welcome(seat, member, group)
+    lifecycle_recompute_soon(member.pk)  # a core-fans seat moves stage and level
 
 
 def group_leave(
@@ -249,6 +251,7 @@ def group_leave(
                 object_id=seat.pk,
                 data={"reason": seat.end_reason},
             )
+            lifecycle_recompute_soon(member.pk)
             if promote:
                 _promote_waiting(group, moment)
         return seat

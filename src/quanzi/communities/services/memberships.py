@@ -34,6 +34,7 @@ from quanzi.core.errors import Conflict
 from quanzi.core.models import ActivityKind
 from quanzi.core.money import Money
 from quanzi.core.services.activity import activity_record
+from quanzi.members.lifecycle import lifecycle_recompute_soon
 from quanzi.members.models import Member
 from quanzi.outbox.models import Purpose
 from quanzi.outbox.services import outbox_enqueue
@@ -281,6 +282,7 @@ def _grant_term(
             actor_id=actor_id,
             now=paid_at,
         )
+    lifecycle_recompute_soon(membership.member_id)  # a paid order moves the stage
     return term
 
 

@@ -25,6 +25,7 @@ from quanzi.core.errors import Conflict
 from quanzi.core.models import ActivityKind
 from quanzi.core.money import CURRENCIES
 from quanzi.core.services.activity import activity_record
+from quanzi.members.lifecycle import lifecycle_recompute_soon
 from quanzi.members.models import Member
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
@@ -298,6 +299,7 @@ def kol_seat_assign(
                 object_id=seat.pk,
                 data={"action": "kol_seat_assigned", "title": seat.title},
             )
+            lifecycle_recompute_soon(member.pk)
         return seat
 
 
@@ -315,6 +317,7 @@ def kol_seat_release(*, seat: KolSeat, actor_id: int | None = None) -> None:
             data={"action": "kol_seat_released"},
         )
         seat.delete()
+        lifecycle_recompute_soon(seat.member_id)
 
 
 def plan_create(
