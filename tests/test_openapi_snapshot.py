@@ -32,3 +32,11 @@ def test_every_operation_documents_the_error_shape():
     for path, method in writes:
         responses = schema["paths"][path][method]["responses"]
         assert "422" in responses, f"{method.upper()} {path} does not document its 422"
+
+
+def test_operation_ids_are_the_handler_names_and_unique():
+    schema = json.loads(SNAPSHOT.read_text())
+    ids = [op["operationId"] for ops in schema["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)), "two handlers share a name; rename one"
+    assert "membership_pay" in ids
+    assert all("." not in i and not i.startswith("quanzi_") for i in ids)

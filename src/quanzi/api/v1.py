@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import DatabaseError, connection
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema, Status
+from ninja.operation import Operation
 
 import quanzi
 from quanzi.api import errors
@@ -13,7 +14,15 @@ from quanzi.communities.api import router as communities_router
 from quanzi.core.api import router as core_router
 from quanzi.members.api import router as members_router
 
-api = NinjaAPI(
+
+class QuanziAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        # The handler's own name ("membership_pay"): stable when code moves between modules,
+        # which the default (module path + name) is not. Names are unique across the API.
+        return str(operation.view_func.__name__)
+
+
+api = QuanziAPI(
     title="Quanzi API",
     version="1",
     description=(
