@@ -143,6 +143,9 @@ def _check_reveal(request: HttpRequest, reveal: bool) -> None:
 
 
 def _member_out(request: HttpRequest, member: Member, reveal: bool) -> dict[str, Any]:
+    if reveal:
+        # Who saw whose phone number, and when, is recorded however it was seen.
+        services.member_personal_data_revealed(member=member, actor_id=request.user.pk, what="api")
     return {
         "id": member.pk,
         "display_name": member.display_name,
@@ -346,6 +349,10 @@ def member_export(
     data["identities"] = selectors.identities_for(
         member, user=_user(request), reveal=disclosure.reveal
     )
+    if disclosure.reveal:
+        services.member_personal_data_revealed(
+            member=member, actor_id=request.user.pk, what="api_export"
+        )
     return data
 
 

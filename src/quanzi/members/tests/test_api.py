@@ -255,6 +255,11 @@ def test_reveal_shows_the_phone_to_an_operator_with_the_permission(api: Any) -> 
 
     assert [(i["value"], i["masked"]) for i in one["identities"]] == [(PHONE_E164, False)]
     assert listed["items"][0]["identities"] == one["identities"]
+    # Each unmasked look is on the record: who, whose, through the API.
+    looks = Activity.objects.filter(
+        member_id=member.pk, data__action="personal_data_revealed"
+    ).values_list("data", flat=True)
+    assert list(looks) == [{"action": "personal_data_revealed", "what": "api"}] * 2
 
 
 @pytest.mark.parametrize("path", ["", "/{pk}", "/{pk}/export"])
