@@ -15,6 +15,8 @@ from quanzi.communities.models import (
     SeatStatus,
     Tier,
 )
+from quanzi.core.models import ActivityKind
+from quanzi.core.services.activity import activity_record
 from quanzi.members import hooks
 from quanzi.members.models import Member
 
@@ -24,7 +26,7 @@ LIVE_SEAT = [SeatStatus.ACTIVE, SeatStatus.WAITING]
 
 def on_merge(source: Member, target: Member) -> None:
     """Re-point memberships, seats and KOL seats; where both hold the same, keep the stronger."""
-    for membership in Membership.objects.filter(member=source):
+    for membership in Membership.objects.filter(member=source).select_related("plan"):
         clash = Membership.objects.filter(
             member=target, plan_id=membership.plan_id, status__in=LIVE_MEMBERSHIP
         ).first()
@@ -32,7 +34,23 @@ def on_merge(source: Member, target: Member) -> None:
             # Two live memberships of one plan: the one that ends later stays live, the other
             # is closed; both keep their terms (the money records) under the target.
             close = clash if _ends_later(membership, clash) else membership
+            # Outside the transition table on purpose: a merge is not a member's choice. The
+            # activity says why the membership closed, and its terms stay as they were.
             Membership.objects.filter(pk=close.pk).update(status=MembershipStatus.CANCELLED)
+            activity_record(
+                kind=ActivityKind.MEMBERSHIP,
+                member_id=target.pk,
+                community_id=close.plan.community_id,
+                object_type="membership",
+                object_id=close.pk,
+                data={
+                    "action": "closed_by_merge",
+                    "from": close.status,
+                    "to": MembershipStatus.CANCELLED,
+                    "plan": close.plan_id,
+                    "kept": (membership if close is clash else clash).pk,
+                },
+            )
         Membership.objects.filter(pk=membership.pk).update(member=target)
     for seat in GroupMembership.objects.filter(member=source):
         seat_clash = GroupMembership.objects.filter(

@@ -190,6 +190,9 @@ class Membership(models.Model):
     starts_at = models.DateTimeField(null=True, blank=True)
     # Exclusive: at ends_at the membership has ended. Empty: for life.
     ends_at = models.DateTimeField(null=True, blank=True)
+    # When the clean-up job ended the seats this expired membership granted; cleared by a
+    # renewal. The job looks only at expired memberships not yet released.
+    groups_released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -68,7 +68,9 @@ def _transition(
             code="transition_refused",
         )
     membership.status = to
-    membership.save(update_fields=["status", "starts_at", "ends_at", "updated_at"])
+    membership.save(
+        update_fields=["status", "starts_at", "ends_at", "groups_released_at", "updated_at"]
+    )
     activity_record(
         kind=ActivityKind.MEMBERSHIP,
         occurred_at=moment,
@@ -242,6 +244,7 @@ def _grant_term(
     if not early:
         membership.starts_at = start  # a new unbroken period begins with this payment
     membership.ends_at = end
+    membership.groups_released_at = None
     action = "renewed_early" if early else ("renewed_late" if renewal else "activated")
     _transition(
         membership,
@@ -411,7 +414,9 @@ def memberships_cleanup(*, now: datetime | None = None) -> int:
     """
     moment = now or clock.now()
     removed = 0
-    expired = Membership.objects.filter(status=S.EXPIRED).select_related("plan", "member")
+    expired = Membership.objects.filter(
+        status=S.EXPIRED, groups_released_at__isnull=True, ends_at__lte=moment
+    ).select_related("plan", "member")
     for membership in expired.iterator():
         if membership.ends_at is None:
             continue
@@ -435,6 +440,9 @@ def memberships_cleanup(*, now: datetime | None = None) -> int:
                 group=group, member=membership.member, reason="membership_expired", now=moment
             )
             removed += 1
+        Membership.objects.filter(pk=membership.pk, status=S.EXPIRED).update(
+            groups_released_at=moment
+        )
     return removed
 
 

@@ -102,6 +102,13 @@ def test_two_live_memberships_of_one_plan_keep_the_later_end_and_both_terms(
     assert sorted(
         GroupMembership.objects.filter(member=target).values_list("status", "end_reason")
     ) == [(SeatStatus.ACTIVE, ""), (SeatStatus.LEFT, "merged")]
+    # And the closing is on the record, naming the membership that stayed.
+    closed = Activity.objects.get(data__action="closed_by_merge")
+    assert (closed.member_id, closed.object_id, closed.data["kept"]) == (
+        target.pk,
+        str(earlier.pk),
+        later.pk,
+    )
 
 
 def test_the_survivor_counts_the_merged_records_payments_and_activity(clock_at: Any) -> None:

@@ -213,6 +213,40 @@ def test_seats_end_only_after_the_grace_period(clock_at: Any) -> None:
         junior.pk,
         {"reason": "membership_expired"},
     )
+    membership.refresh_from_db()
+    assert membership.groups_released_at == end + 3 * DAY  # later runs skip it
+
+
+def test_a_late_renewal_after_release_seats_the_member_and_is_released_again(
+    clock_at: Any,
+) -> None:
+    # Given: an expired membership whose seat the clean-up already ended
+    annual, junior = _annual_with_group(grace_days=0)
+    membership = paid(member(), annual, at=clock_at())
+    end = membership.ends_at
+    assert end is not None
+    clock_at.set(end)
+    memberships_expire(now=clock_at())
+    assert memberships_cleanup(now=clock_at()) == 1
+
+    # When: they renew ten days late
+    clock_at.set(end + 10 * DAY)
+    membership_pay(
+        membership=membership,
+        amount_minor=annual.price_minor,
+        payment_ref="late-renewal",
+        paid_at=clock_at(),
+    )
+
+    # Then: seated again, release mark cleared; and when this term lapses, released again
+    membership.refresh_from_db()
+    assert membership.groups_released_at is None
+    assert GroupMembership.objects.filter(group=junior, status=SeatStatus.ACTIVE).count() == 1
+    assert membership.ends_at is not None
+    clock_at.set(membership.ends_at)
+    memberships_expire(now=clock_at())
+    assert memberships_cleanup(now=clock_at()) == 1
+    assert GroupMembership.objects.filter(group=junior, status=SeatStatus.ACTIVE).count() == 0
 
 
 def test_a_live_membership_may_not_lose_its_seat_before_expiry(clock_at: Any) -> None:
