@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import time
+from typing import Any
 
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -72,6 +73,29 @@ def _attach(member: Member, kind: str, ns: str, value: str, digest: str) -> Iden
         value_hash=digest,
         value_encrypted=crypto.encrypt(value),
         value_masked=masked(kind, value),
+    )
+
+
+def _record(
+    member_id: int,
+    action: str,
+    *,
+    actor_id: int | None,
+    kind: str = ActivityKind.MEMBER,
+    object_type: str = "member",
+    object_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> None:
+    """One activity about a member record: what was done to it, and by whom."""
+    activity_record(
+        kind=kind,
+        member_id=member_id,
+        actor_id=actor_id,
+        object_type=object_type,
+        object_id=member_id if object_id is None else object_id,
+        data={"action": action, **(data or {})},
+        **fields,
     )
 
 
@@ -157,13 +181,13 @@ def identity_add(
                 field=k,
             )
         identity = _attach(member, k, ns, normal, digest)
-        activity_record(
-            kind=ActivityKind.MEMBER,
-            member_id=member.pk,
+        _record(
+            member.pk,
+            "identity_added",
             actor_id=actor_id,
             object_type="identity",
             object_id=identity.pk,
-            data={"action": "identity_added", "kind": k},
+            data={"kind": k},
         )
         return identity
 
@@ -172,13 +196,13 @@ def identity_remove(*, identity: Identity, actor_id: int | None = None) -> None:
     with transaction.atomic():
         member_id, kind, pk = identity.member_id, identity.kind, identity.pk
         identity.delete()
-        activity_record(
-            kind=ActivityKind.MEMBER,
-            member_id=member_id,
+        _record(
+            member_id,
+            "identity_removed",
             actor_id=actor_id,
             object_type="identity",
             object_id=pk,
-            data={"action": "identity_removed", "kind": kind},
+            data={"kind": kind},
         )
 
 
@@ -262,14 +286,7 @@ def member_update(
             member.tags.set(_tags(tags))
             changed.append("tags")
         if changed:
-            activity_record(
-                kind=ActivityKind.MEMBER,
-                member_id=member.pk,
-                actor_id=actor_id,
-                object_type="member",
-                object_id=member.pk,
-                data={"action": "updated", "fields": changed},
-            )
+            _record(member.pk, "updated", actor_id=actor_id, data={"fields": changed})
         return member
 
 
@@ -285,14 +302,8 @@ def member_set_marketing(
         member.marketing_opt_out = opted_out
         member.opt_out_at = clock.now() if opted_out else None
         member.save(update_fields=["marketing_opt_out", "opt_out_at", "updated_at"])
-        activity_record(
-            kind=ActivityKind.MEMBER,
-            member_id=member.pk,
-            actor_id=actor_id,
-            source=source,
-            object_type="member",
-            object_id=member.pk,
-            data={"action": "opted_out" if opted_out else "opted_in"},
+        _record(
+            member.pk, "opted_out" if opted_out else "opted_in", actor_id=actor_id, source=source
         )
         return member
 
@@ -306,14 +317,7 @@ def member_record_consent(*, member: Member, version: str, actor_id: int | None 
         member.consent_at = clock.now()
         member.consent_version = version
         member.save(update_fields=["consent_at", "consent_version", "updated_at"])
-        activity_record(
-            kind=ActivityKind.MEMBER,
-            member_id=member.pk,
-            actor_id=actor_id,
-            object_type="member",
-            object_id=member.pk,
-            data={"action": "consented", "version": version},
-        )
+        _record(member.pk, "consented", actor_id=actor_id, data={"version": version})
         return member
 
 
@@ -355,14 +359,12 @@ def member_merge(*, source: Member, target: Member, actor_id: int | None = None)
         source.merged_into = target
         source.merged_at = clock.now()
         source.save(update_fields=["merged_into", "merged_at", "updated_at"])
-        activity_record(
-            kind=ActivityKind.MEMBER,
-            member_id=target.pk,
-            target_member_id=source.pk,
+        _record(
+            target.pk,
+            "merged",
             actor_id=actor_id,
-            object_type="member",
-            object_id=target.pk,
-            data={"action": "merged", "source": source.pk},
+            target_member_id=source.pk,
+            data={"source": source.pk},
         )
         target.refresh_from_db()
         lifecycle_recompute_soon(target.pk)  # both records' history now counts for one person
@@ -391,14 +393,7 @@ def member_anonymise(*, member: Member, actor_id: int | None = None) -> Member:
         member.marketing_opt_out = True
         member.anonymised_at = clock.now()
         member.save()
-        activity_record(
-            kind=ActivityKind.MEMBER,
-            member_id=member.pk,
-            actor_id=actor_id,
-            object_type="member",
-            object_id=member.pk,
-            data={"action": "anonymised"},
-        )
+        _record(member.pk, "anonymised", actor_id=actor_id)
         return member
 
 
@@ -410,13 +405,12 @@ def member_personal_data_revealed(
     The caller has checked the permission; this only leaves the trace, in the activity log.
     """
     with transaction.atomic():
-        activity_record(
-            kind=ActivityKind.OPERATOR,
-            member_id=member.pk,
+        _record(
+            member.pk,
+            "personal_data_revealed",
             actor_id=actor_id,
-            object_type="member",
-            object_id=member.pk,
-            data={"action": "personal_data_revealed", "what": what[:32]},
+            kind=ActivityKind.OPERATOR,
+            data={"what": what[:32]},
         )
 
 
@@ -430,12 +424,5 @@ def member_sign_in_token_create(*, member: Member, actor_id: int | None = None) 
     with transaction.atomic():
         _ensure_open(member)
         token = signing.TimestampSigner(salt=SIGN_IN_SALT).sign(f"m{member.pk}")
-        activity_record(
-            kind=ActivityKind.MEMBER,
-            member_id=member.pk,
-            actor_id=actor_id,
-            object_type="member",
-            object_id=member.pk,
-            data={"action": "sign_in_link_created"},
-        )
+        _record(member.pk, "sign_in_link_created", actor_id=actor_id)
         return token
