@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -30,6 +31,28 @@ from quanzi.members.models import Member
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
 MAX_CAPACITY = 100_000
+
+
+def _recorded(
+    action: str,
+    object_type: str,
+    object_id: int,
+    *,
+    actor_id: int | None,
+    community_id: int,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> None:
+    """The operator activity a set-up change leaves: what was done to which object."""
+    activity_record(
+        kind=ActivityKind.OPERATOR,
+        actor_id=actor_id,
+        community_id=community_id,
+        object_type=object_type,
+        object_id=object_id,
+        data={"action": action, **(data or {})},
+        **fields,
+    )
 
 
 def _text(value: str, field: str, limit: int, *, required: bool = False) -> str:
@@ -88,13 +111,12 @@ def community_create(
                 description=_text(description, "description", 5000),
                 currency=currency,
             )
-            activity_record(
-                kind=ActivityKind.OPERATOR,
+            _recorded(
+                "community_created",
+                "community",
+                community.pk,
                 actor_id=actor_id,
                 community_id=community.pk,
-                object_type="community",
-                object_id=community.pk,
-                data={"action": "community_created"},
             )
             return community
     except IntegrityError:
@@ -129,13 +151,13 @@ def community_update(
             fields.append("vertical")
         if fields:
             community.save(update_fields=fields)
-            activity_record(
-                kind=ActivityKind.OPERATOR,
+            _recorded(
+                "community_updated",
+                "community",
+                community.pk,
                 actor_id=actor_id,
                 community_id=community.pk,
-                object_type="community",
-                object_id=community.pk,
-                data={"action": "community_updated", "fields": fields},
+                data={"fields": fields},
             )
         return community
 
@@ -199,14 +221,14 @@ def group_create(
                 required_product_id=required_product_id,
                 ends_on=ends_on,
             )
-            activity_record(
-                kind=ActivityKind.OPERATOR,
+            _recorded(
+                "group_created",
+                "group",
+                group.pk,
                 actor_id=actor_id,
                 community_id=community.pk,
                 group_id=group.pk,
-                object_type="group",
-                object_id=group.pk,
-                data={"action": "group_created", "tier": tier},
+                data={"tier": tier},
             )
             return group
     except IntegrityError:
@@ -267,14 +289,14 @@ def group_update(
                 raise Conflict(
                     _("A group named %(name)r exists already.") % {"name": name}, field="name"
                 ) from None
-            activity_record(
-                kind=ActivityKind.OPERATOR,
+            _recorded(
+                "group_updated",
+                "group",
+                group.pk,
                 actor_id=actor_id,
                 community_id=group.community_id,
                 group_id=group.pk,
-                object_type="group",
-                object_id=group.pk,
-                data={"action": "group_updated", "fields": fields},
+                data={"fields": fields},
             )
         return group
 
@@ -289,15 +311,15 @@ def kol_seat_assign(
             group=group, member=member, defaults={"title": _text(title, "title", 50)}
         )
         if created:
-            activity_record(
-                kind=ActivityKind.OPERATOR,
+            _recorded(
+                "kol_seat_assigned",
+                "kol_seat",
+                seat.pk,
                 actor_id=actor_id,
-                member_id=member.pk,
                 community_id=group.community_id,
                 group_id=group.pk,
-                object_type="kol_seat",
-                object_id=seat.pk,
-                data={"action": "kol_seat_assigned", "title": seat.title},
+                member_id=member.pk,
+                data={"title": seat.title},
             )
             lifecycle_recompute_soon(member.pk)
         return seat
@@ -306,15 +328,14 @@ def kol_seat_assign(
 def kol_seat_release(*, seat: KolSeat, actor_id: int | None = None) -> None:
     with transaction.atomic():
         group = seat.group
-        activity_record(
-            kind=ActivityKind.OPERATOR,
+        _recorded(
+            "kol_seat_released",
+            "kol_seat",
+            seat.pk,
             actor_id=actor_id,
-            member_id=seat.member_id,
             community_id=group.community_id,
             group_id=group.pk,
-            object_type="kol_seat",
-            object_id=seat.pk,
-            data={"action": "kol_seat_released"},
+            member_id=seat.member_id,
         )
         seat.delete()
         lifecycle_recompute_soon(seat.member_id)
@@ -409,13 +430,13 @@ def plan_create(
                 goods_value_minor=goods_value_minor or 0,
             )
             plan.groups.set(groups)
-            activity_record(
-                kind=ActivityKind.OPERATOR,
+            _recorded(
+                "plan_created",
+                "plan",
+                plan.pk,
                 actor_id=actor_id,
                 community_id=community.pk,
-                object_type="plan",
-                object_id=plan.pk,
-                data={"action": "plan_created", "kind": kind},
+                data={"kind": kind},
             )
             return plan
     except IntegrityError:
