@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "quanzi.core",
     "quanzi.members",
     "quanzi.communities",
+    "quanzi.catalog",
     "quanzi.outbox",
     "quanzi.api",
     "quanzi.console",

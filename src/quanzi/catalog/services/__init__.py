@@ -1,0 +1,1 @@
+"""Writes of the catalog domain, by part: products and SKUs, stock, shipping templates."""
