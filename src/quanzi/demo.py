@@ -40,6 +40,7 @@ from quanzi.communities.services.setup import (
 from quanzi.core import clock
 from quanzi.core.models import Activity, ActivityKind
 from quanzi.core.services.activity import activity_record
+from quanzi.demo_shop import shop_load
 from quanzi.members.lifecycle import lifecycle_recompute
 from quanzi.members.models import Member
 from quanzi.members.services import IdentityIn, member_identify, member_update
@@ -191,6 +192,7 @@ def demo_load() -> int:
     with tqdm(total=total, desc="Demo hub", unit="member") as bar:
         for spec in CIRCLES:
             created += _load_circle(spec, rng, start, now, used_phones, bar)
+    shop_load(rng, now)
     _settle(now)
     return created
 

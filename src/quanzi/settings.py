@@ -144,6 +144,8 @@ INSTALLED_APPS = [
     "quanzi.members",
     "quanzi.communities",
     "quanzi.catalog",
+    "quanzi.payments",
+    "quanzi.orders",
     "quanzi.outbox",
     "quanzi.api",
     "quanzi.console",
@@ -209,6 +211,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = QUANZI_HOME / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Uploaded files (after-sales evidence photos), served to operators only.
+MEDIA_ROOT = QUANZI_HOME / "media"
+MEDIA_URL = "/media/"
 STATICFILES_DIRS = [("plotly", Path(plotly.__file__ or ".").parent / "package_data")]
 # Files are served from the installed packages as they are; no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
@@ -267,3 +272,13 @@ QUANZI_LIFECYCLE = {
     "core_active_weeks": 6,  # core: active this many weeks, or sits in a core-fans group
     "core_min_contributions": 5,  # ... or contributed this often
 }
+
+# Commerce. Unpaid orders release their stock after this many minutes; shipped orders count
+# as received this many days after delivery (or after shipping, when delivery is not reported).
+QUANZI_ORDER_EXPIRY_MINUTES = int(os.environ.get("QUANZI_ORDER_EXPIRY_MINUTES", "30"))
+QUANZI_AUTO_RECEIVE_DAYS = int(os.environ.get("QUANZI_AUTO_RECEIVE_DAYS", "10"))
+# The provider new orders pay through: "manual" (offline transfer an operator confirms) unless
+# WeChat Pay is configured (QUANZI_WECHATPAY_* variables) and chosen here.
+QUANZI_PAYMENT_PROVIDER = os.environ.get("QUANZI_PAYMENT_PROVIDER", "manual")
+# Shown to members paying by transfer (bank, account, who to message with the receipt).
+QUANZI_MANUAL_PAYMENT_INSTRUCTIONS = os.environ.get("QUANZI_MANUAL_PAYMENT_INSTRUCTIONS", "")

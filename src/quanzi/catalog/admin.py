@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from quanzi.catalog.models import Product, ShippingRule, ShippingTemplate, Sku
+from quanzi.catalog.models import Drop, Product, ShippingRule, ShippingTemplate, Sku
 
 
 class SkuInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -35,3 +35,29 @@ class ShippingRuleInline(admin.TabularInline):  # type: ignore[type-arg]
 class ShippingTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "community", "currency"]
     inlines = [ShippingRuleInline]
+
+
+@admin.register(Drop)
+class DropAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = [
+        "title",
+        "community",
+        "starts_at",
+        "ends_at",
+        "units",
+        "stock",
+        "sold",
+        "status",
+    ]
+    list_filter = ["status"]
+    # Stock and status move through the drop services and the settlement job only.
+    readonly_fields = [
+        "community",
+        "product",
+        "sku",
+        "units",
+        "stock",
+        "reserved",
+        "sold",
+        "status",
+    ]

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from quanzi.communities.models import Community, MembershipPlan
+from quanzi.communities.models import Community, Group, MembershipPlan
 
 
 class ProductKind(models.TextChoices):
@@ -15,6 +15,12 @@ class ProductKind(models.TextChoices):
     PAID_COLLECTION = "paid_collection", _("Paid collection")
     MEMBERSHIP = "membership", _("Membership")
     PHYSICAL = "physical", _("Physical goods")
+    BUNDLE = "bundle", _("Bundle")
+
+
+VIRTUAL_KINDS = frozenset(
+    {ProductKind.COURSE, ProductKind.SERVICE, ProductKind.PAID_COLLECTION, ProductKind.MEMBERSHIP}
+)
 
 
 class Product(models.Model):
@@ -29,7 +35,19 @@ class Product(models.Model):
     plan = models.ForeignKey(
         MembershipPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
     )
+    # Delivered at payment: a seat in this group (a course's study group, a paid collection's
+    # readers' group). Virtual products and bundles only.
+    grants_group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.PROTECT, related_name="granting_products"
+    )
+    # Units one member may buy in all (paid or awaiting payment); empty: no limit.
+    per_member_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Free-form grouping for the shop and for commission rules ("海鲜", "水果").
+    category = models.CharField(max_length=50, blank=True, default="")
     # Physical goods only.
+    shipping_template = models.ForeignKey(
+        "ShippingTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
     packaging = models.CharField(max_length=200, blank=True, default="")
     cold_chain = models.BooleanField(default=False)
@@ -137,3 +155,80 @@ class ShippingRule(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(str(r) for r in self.regions)
+
+
+class BundleItem(models.Model):
+    """One component of a bundle: buying the bundle delivers each component (a membership plan
+    with a box of goods, a course with its workbook)."""
+
+    bundle = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="bundle_items")
+    component = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="in_bundles")
+    # Physical components name the SKU whose stock the bundle draws on.
+    sku = models.ForeignKey(Sku, null=True, blank=True, on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["bundle", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bundle", "component", "sku"], name="bundle_item_unique"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="bundle_item_quantity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.component_id}"
+
+
+class DropStatus(models.TextChoices):
+    LIVE = "live", _("Live")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    CANCELLED = "cancelled", _("Cancelled: minimum not reached")
+    ENDED = "ended", _("Ended")
+
+
+class Drop(models.Model):
+    """A group-buy drop (团购): one product at a drop price, for a limited time and stock.
+
+    Its units are set aside from the SKU when the drop is created, so orders through the drop
+    touch only this row (``stock`` -> ``reserved`` at order, ``reserved`` -> ``sold`` at payment)
+    and unsold units go back to the SKU when the drop is settled. With ``min_buyers`` set, a drop
+    that has fewer paying buyers at its end is cancelled and every payment refunded.
+    """
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="drops")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="drops")
+    sku = models.ForeignKey(Sku, null=True, blank=True, on_delete=models.PROTECT)
+    title = models.CharField(max_length=100)
+    price_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=8, default="CNY")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    units = models.PositiveIntegerField()
+    stock = models.PositiveIntegerField()
+    reserved = models.PositiveIntegerField(default=0)
+    sold = models.PositiveIntegerField(default=0)
+    per_member_limit = models.PositiveIntegerField(null=True, blank=True)
+    min_buyers = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=DropStatus.choices, default=DropStatus.LIVE)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "pk"]
+        constraints = [
+            # The backstop against overselling a drop, as on the SKU.
+            models.CheckConstraint(condition=Q(stock__gte=0), name="drop_stock_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="drop_reserved_not_negative"),
+            models.CheckConstraint(
+                condition=Q(stock__lte=models.F("units")), name="drop_stock_within_units"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="drop_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(price_minor__gte=0), name="drop_price_not_negative"),
+        ]
+        indexes = [models.Index(fields=["status", "ends_at"])]
+
+    def __str__(self) -> str:
+        return self.title

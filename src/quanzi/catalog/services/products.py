@@ -8,12 +8,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from quanzi.catalog.models import Product, ProductKind, Sku
+from quanzi.catalog.models import BundleItem, Product, ProductKind, ShippingTemplate, Sku
 from quanzi.catalog.services.errors import CatalogError
 from quanzi.catalog.services.recording import recorded
 from quanzi.catalog.services.validation import price as _price
 from quanzi.catalog.services.validation import text as _text
-from quanzi.communities.models import Community, MembershipPlan
+from quanzi.communities.models import Community, Group, MembershipPlan
 from quanzi.core.errors import Conflict
 
 # Sentinel for product_update: "leave the plan as it is" differs from "no plan" (None).
@@ -39,6 +39,24 @@ def _check(product: Product, *, plan: MembershipPlan | None) -> None:
         raise CatalogError(
             _("Weight, packaging and cold chain are for physical goods only."), field="kind"
         )
+    if product.grants_group_id is not None:
+        if product.kind == ProductKind.PHYSICAL:
+            raise CatalogError(_("Physical goods do not grant a group seat."), field="grants_group")
+        if product.grants_group and product.grants_group.community_id != product.community_id:
+            raise CatalogError(_("The group belongs to another community."), field="grants_group")
+    if product.shipping_template_id is not None:
+        if product.kind != ProductKind.PHYSICAL:
+            raise CatalogError(
+                _("Only physical goods have a shipping template."), field="shipping_template"
+            )
+        template = product.shipping_template
+        if template is not None and template.community_id != product.community_id:
+            raise CatalogError(
+                _("The shipping template belongs to another community."),
+                field="shipping_template",
+            )
+    if product.per_member_limit is not None and not 1 <= product.per_member_limit <= 100_000:
+        raise CatalogError(_("A per-member limit is 1 to 100,000."), field="per_member_limit")
     if product.weight_grams is not None and not 1 <= product.weight_grams <= 1_000_000:
         raise CatalogError(_("A weight is 1 g to 1,000 kg."), field="weight_grams")
     # Without a SKU there is no stock to sell from.
@@ -66,6 +84,10 @@ def product_create(
     packaging: str = "",
     cold_chain: bool = False,
     cold_chain_note: str = "",
+    grants_group: Group | None = None,
+    per_member_limit: int | None = None,
+    category: str = "",
+    shipping_template: ShippingTemplate | None = None,
     actor_id: int | None = None,
 ) -> Product:
     """A product of ``kind``. Virtual products go on sale at once unless ``active=False``;
@@ -91,6 +113,10 @@ def product_create(
         packaging=_text(packaging, "packaging", 200),
         cold_chain=cold_chain,
         cold_chain_note=_text(cold_chain_note, "cold_chain_note", 200),
+        grants_group=grants_group,
+        per_member_limit=per_member_limit,
+        category=_text(category, "category", 50),
+        shipping_template=shipping_template,
     )
     _check(product, plan=plan)
     with transaction.atomic():
@@ -119,6 +145,10 @@ def product_update(
     packaging: str | None = None,
     cold_chain: bool | None = None,
     cold_chain_note: str | None = None,
+    grants_group: Group | None = _UNCHANGED,
+    per_member_limit: int | None = _UNCHANGED,
+    category: str | None = None,
+    shipping_template: ShippingTemplate | None = _UNCHANGED,
 ) -> Product:
     """Change what is given; the kind and community never change. Refused as a whole if the
     result breaks a rule, so nothing is half applied."""
@@ -152,6 +182,17 @@ def product_update(
         if cold_chain_note is not None:
             product.cold_chain_note = _text(cold_chain_note, "cold_chain_note", 200)
             fields.append("cold_chain_note")
+        for attr, value in (
+            ("grants_group", grants_group),
+            ("per_member_limit", per_member_limit),
+            ("shipping_template", shipping_template),
+        ):
+            if value is not _UNCHANGED:
+                setattr(product, attr, value)
+                fields.append(attr)
+        if category is not None:
+            product.category = _text(category, "category", 50)
+            fields.append("category")
         if not fields:
             return product
         _check(product, plan=product.plan)
@@ -222,3 +263,49 @@ def sku_create(
         raise Conflict(
             _("This product has a SKU with these options already."), field="options"
         ) from None
+
+
+def bundle_item_add(
+    *,
+    bundle: Product,
+    component: Product,
+    quantity: int = 1,
+    sku: Sku | None = None,
+    actor_id: int | None = None,
+) -> BundleItem:
+    """Put ``quantity`` of ``component`` in ``bundle``; physical components name their SKU,
+    whose stock the bundle's orders reserve."""
+    if bundle.kind != ProductKind.BUNDLE:
+        raise CatalogError(_("Only a bundle holds other products."), field="bundle")
+    if component.pk == bundle.pk or component.kind == ProductKind.BUNDLE:
+        raise CatalogError(_("A bundle holds products, not bundles."), field="component")
+    if component.community_id != bundle.community_id:
+        raise CatalogError(_("The product belongs to another community."), field="component")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 100:
+        raise CatalogError(_("A bundle holds 1 to 100 of each product."), field="quantity")
+    if component.kind == ProductKind.PHYSICAL:
+        if sku is None:
+            skus = list(component.skus.all()[:2])
+            if len(skus) != 1:
+                raise CatalogError(_("Choose the spec the bundle holds."), field="sku")
+            sku = skus[0]
+        if sku.product_id != component.pk:
+            raise CatalogError(_("The spec belongs to another product."), field="sku")
+    elif sku is not None:
+        raise CatalogError(_("Only physical goods have specs."), field="sku")
+    try:
+        with transaction.atomic():
+            item = BundleItem.objects.create(
+                bundle=bundle, component=component, sku=sku, quantity=quantity
+            )
+            recorded(
+                "bundle_item_added",
+                "product",
+                bundle.pk,
+                actor_id=actor_id,
+                community_id=bundle.community_id,
+                data={"component": component.pk, "quantity": quantity},
+            )
+            return item
+    except IntegrityError:
+        raise Conflict(_("The bundle holds this product already."), field="component") from None

@@ -1,0 +1,1 @@
+"""Every write of the orders app: checkout, payment application, fulfilment, after-sales."""

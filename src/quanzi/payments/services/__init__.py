@@ -1,0 +1,1 @@
+"""Every write of the payments app: start, confirm, notifications, reconciliation, refunds."""
