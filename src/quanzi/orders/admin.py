@@ -8,15 +8,15 @@ from quanzi.orders.models import AfterSale, Order, OrderLine
 
 class LineInline(admin.TabularInline):  # type: ignore[type-arg]
     model = OrderLine
-    fields: list[str] = [
+    fields = (
         "name",
         "quantity",
         "unit_price_minor",
         "discount_minor",
         "total_minor",
         "refunded_minor",
-    ]
-    readonly_fields: list[str] = list(fields)
+    )
+    readonly_fields = fields
     extra = 0
     can_delete = False
 
