@@ -10,9 +10,12 @@ from ninja.operation import Operation
 import quanzi
 from quanzi.api import errors
 from quanzi.api.auth import operator_auth
+from quanzi.catalog.api import router as catalog_router
 from quanzi.communities.api import router as communities_router
 from quanzi.core.api import router as core_router
 from quanzi.members.api import router as members_router
+from quanzi.orders.api import router as orders_router
+from quanzi.payments.api import router as payments_router
 
 
 class QuanziAPI(NinjaAPI):
@@ -64,3 +67,6 @@ def health(request: HttpRequest) -> Status[HealthOut]:
 api.add_router("/", core_router)
 api.add_router("/", members_router)
 api.add_router("/", communities_router)
+api.add_router("/", catalog_router)
+api.add_router("/", orders_router)
+api.add_router("/", payments_router)

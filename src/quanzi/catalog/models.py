@@ -173,6 +173,12 @@ class BundleItem(models.Model):
             models.UniqueConstraint(
                 fields=["bundle", "component", "sku"], name="bundle_item_unique"
             ),
+            # NULLs are distinct to a unique constraint: virtual components need their own.
+            models.UniqueConstraint(
+                fields=["bundle", "component"],
+                condition=Q(sku__isnull=True),
+                name="bundle_item_unique_virtual",
+            ),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="bundle_item_quantity"),
         ]
 

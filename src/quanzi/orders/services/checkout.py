@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from quanzi.catalog.calculations import shipping_fee
 from quanzi.catalog.models import Drop, Product, ProductKind, ShippingTemplate, Sku
+from quanzi.catalog.services.errors import NoShipping
 from quanzi.communities.models import Community, Membership, MembershipStatus
 from quanzi.core import clock, crypto
 from quanzi.core.errors import NotFound
@@ -39,7 +40,7 @@ from quanzi.orders.services.stock import (
     tally_give_back,
     tally_take,
 )
-from quanzi.payments.models import Payment, PaymentStatus
+from quanzi.payments.models import Payment, PaymentStatus, Provider
 from quanzi.payments.services.payments import payment_close
 from quanzi.payments.wechatpay import ProviderError
 
@@ -318,19 +319,27 @@ def order_create(
     """
     moment = now or clock.now()
     probe = _address(address, True) if address is not None else None
-    quote = order_quote(
-        member=member,
-        community=community,
-        lines=lines,
-        drop_id=drop_id,
-        region=probe.region if probe else "",
-        now=moment,
-    )
+    try:
+        quote = order_quote(
+            member=member,
+            community=community,
+            lines=lines,
+            drop_id=drop_id,
+            region=probe.region if probe else "",
+            now=moment,
+        )
+    except NoShipping as exc:
+        # The region is the address's here: name the field the member fills in.
+        raise NoShipping(exc.message, field="address.region") from None
     address = _address(address, quote.needs_shipping)
     note = (note or "").strip()
     if len(note) > 200:
         raise OrderError(_("A note is at most 200 characters."), field="note")
     provider = provider or settings.QUANZI_PAYMENT_PROVIDER
+    if provider not in Provider.values:
+        raise OrderError(
+            _("Pay by %(choices)s.") % {"choices": ", ".join(Provider.values)}, field="provider"
+        )
     with transaction.atomic():
         order = Order.objects.create(
             number=_number(moment),

@@ -127,6 +127,9 @@ def _mark_paid(order: Order, payment: Payment, moment: datetime, *, revived: boo
         order.stock = StockHold.SOLD
     order.paid_at = moment
     order.provider = payment.provider
+    # A lapsed order revived by its late payment is no longer cancelled.
+    order.cancelled_at = None
+    order.cancel_reason = ""
     lines = list(order.lines.select_related("product", "product__plan").all())
     virtual_only = not order.needs_shipping
     order.status = OrderStatus.COMPLETED if virtual_only else OrderStatus.PAID
