@@ -1,6 +1,13 @@
 from django.urls import path
 
-from quanzi.console import views, views_communities, views_members, views_outbox
+from quanzi.console import (
+    views,
+    views_catalog,
+    views_communities,
+    views_members,
+    views_orders,
+    views_outbox,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -63,5 +70,68 @@ urlpatterns = [
         "communities/<slug:slug>/invitations/<int:pk>/revoke/",
         views_communities.invitation_withdraw,
         name="invitation_revoke",
+    ),
+    # Catalog
+    path("catalog/", views_catalog.catalog_home, name="catalog_home"),
+    path("catalog/<slug:slug>/", views_catalog.product_list, name="catalog"),
+    path("catalog/<slug:slug>/products/new/", views_catalog.product_new, name="product_new"),
+    path("catalog/<slug:slug>/products/<int:pk>/", views_catalog.product_detail, name="product"),
+    path("catalog/<slug:slug>/products/<int:pk>/skus/", views_catalog.sku_add, name="sku_add"),
+    path("catalog/<slug:slug>/skus/<int:pk>/stock/", views_catalog.sku_stock, name="sku_stock"),
+    path(
+        "catalog/<slug:slug>/shipping-templates/",
+        views_catalog.shipping_templates,
+        name="shipping_templates",
+    ),
+    path("catalog/<slug:slug>/drops/", views_catalog.drops, name="drops"),
+    # Orders
+    path("orders/", views_orders.orders_home, name="orders_home"),
+    path("orders/<slug:slug>/", views_orders.order_list, name="orders"),
+    path("orders/<slug:slug>/<str:number>/", views_orders.order_detail, name="order"),
+    path("orders/<slug:slug>/<str:number>/reveal/", views_orders.order_reveal, name="order_reveal"),
+    path(
+        "orders/<slug:slug>/<str:number>/cancel/",
+        views_orders.order_cancel_view,
+        name="order_cancel",
+    ),
+    path(
+        "orders/<slug:slug>/<str:number>/confirm-transfer/",
+        views_orders.order_confirm,
+        name="order_confirm",
+    ),
+    path("orders/<slug:slug>/<str:number>/ship/", views_orders.order_ship_view, name="order_ship"),
+    path(
+        "orders/<slug:slug>/<str:number>/delivered/",
+        views_orders.order_delivered,
+        name="order_delivered",
+    ),
+    path("orders/<slug:slug>/<str:number>/refund/", views_orders.order_refund, name="order_refund"),
+    # Shipping
+    path("shipping/", views_orders.shipping_home, name="shipping_home"),
+    path("shipping/<slug:slug>/", views_orders.shipping, name="shipping"),
+    path("shipping/<slug:slug>/export/", views_orders.shipping_export, name="shipping_export"),
+    path(
+        "shipping/<slug:slug>/<str:number>/ship/",
+        views_orders.shipping_ship,
+        name="shipping_ship",
+    ),
+    # After-sales
+    path("after-sales/", views_orders.after_sales_home, name="after_sales_home"),
+    path("after-sales/evidence/<int:pk>/", views_orders.evidence_file, name="evidence_file"),
+    path("after-sales/<slug:slug>/", views_orders.after_sales, name="after_sales"),
+    path(
+        "after-sales/<slug:slug>/<int:pk>/approve/",
+        views_orders.after_sale_approve_view,
+        name="after_sale_approve",
+    ),
+    path(
+        "after-sales/<slug:slug>/<int:pk>/returned/",
+        views_orders.after_sale_returned_view,
+        name="after_sale_returned",
+    ),
+    path(
+        "after-sales/<slug:slug>/<int:pk>/reject/",
+        views_orders.after_sale_reject_view,
+        name="after_sale_reject",
     ),
 ]

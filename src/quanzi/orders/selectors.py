@@ -17,6 +17,9 @@ from quanzi.orders.models import (
     OrderStatus,
 )
 
+# An order with a refund request awaiting decision or payout is not shipped meanwhile.
+HOLDING_SHIPMENT = ("requested", "refunding")
+
 
 def order_list(
     *,
@@ -75,9 +78,11 @@ def pick_list(*, community: Community) -> list[PickRow]:
         OrderLine.objects.filter(
             order__community=community, order__status=OrderStatus.PAID, kind="physical"
         )
-        .values("product_id", "sku_id", "name", "product__cold_chain")
+        # What the to-ship list leaves out (an open refund request) is not packed either.
+        .exclude(order__after_sales__status__in=HOLDING_SHIPMENT)
+        .values("product_id", "sku_id", "product__name", "product__cold_chain")
         .annotate(units=Sum("quantity"), orders=Count("order", distinct=True))
-        .order_by("name", "sku_id")
+        .order_by("product__name", "sku_id")
     )
     options = dict(
         OrderLine.objects.filter(sku_id__in=[r["sku_id"] for r in rows if r["sku_id"]])
@@ -88,7 +93,7 @@ def pick_list(*, community: Community) -> list[PickRow]:
         PickRow(
             product_id=r["product_id"],
             sku_id=r["sku_id"],
-            name=r["name"],
+            name=r["product__name"],
             options=options.get(r["sku_id"], {}) or {},
             units=r["units"],
             orders=r["orders"],
@@ -126,5 +131,5 @@ def order_counts(*, community: Community) -> dict[str, int]:
 
 def orders_to_ship(*, community: Community) -> QuerySet[Order]:
     return order_list(community=community, status=OrderStatus.PAID, needs_shipping=True).filter(
-        ~Q(after_sales__status__in=("requested", "refunding"))
+        ~Q(after_sales__status__in=HOLDING_SHIPMENT)
     )

@@ -30,6 +30,7 @@ from quanzi.core.services.activity import activity_record
 from quanzi.members.models import Member
 from quanzi.orders.models import Order, OrderLine, OrderStatus, StockHold
 from quanzi.orders.services.errors import DropClosed, OrderError, WrongState
+from quanzi.orders.services.paying import order_settle_free
 from quanzi.orders.services.stock import (
     Hold,
     Limit,
@@ -162,7 +163,8 @@ def order_quote(
             raise NotFound(_("No such group-buy."), field="drop_id")
         if drop.status != "live" or not drop.starts_at <= moment < drop.ends_at:
             raise DropClosed(
-                _("This group-buy opens at %(start)s.") % {"start": drop.starts_at.isoformat()}
+                _("This group-buy opens at %(start)s.")
+                % {"start": f"{timezone.localtime(drop.starts_at):%Y-%m-%d %H:%M}"}
                 if moment < drop.starts_at
                 else _("This group-buy has ended."),
                 field="drop_id",
@@ -283,18 +285,14 @@ def _address(address: Address | None, needs_shipping: bool) -> Address | None:
     if address is None:
         raise OrderError(_("Physical goods need a delivery address."), field="address")
     checks = (
-        ("name", address.name, 30),
-        ("phone", address.phone, 20),
-        ("region", address.region, 30),
-        ("address", address.address, 200),
+        ("name", address.name, 30, _("Fill in the recipient (at most 30 characters).")),
+        ("phone", address.phone, 20, _("Fill in the phone number (at most 20 characters).")),
+        ("region", address.region, 30, _("Choose the province.")),
+        ("address", address.address, 200, _("Fill in the address (at most 200 characters).")),
     )
-    for name, value, limit in checks:
+    for name, value, limit, message in checks:
         if not isinstance(value, str) or not value.strip() or len(value) > limit:
-            raise OrderError(
-                _("Fill in the %(field)s (at most %(n)s characters).")
-                % {"field": name, "n": limit},
-                field=f"address.{name}",
-            )
+            raise OrderError(message, field=f"address.{name}")
     return Address(
         address.name.strip(), address.phone.strip(), address.region.strip(), address.address.strip()
     )
@@ -392,6 +390,8 @@ def order_create(
         )
         tally_take(member.pk, quote.limits)
         stock_take(quote.holds, now=moment)  # last: the hot row is held only until commit
+        if order.total_minor == 0:
+            order_settle_free(order)  # nothing to pay (a free course): delivered at once
     return order
 
 

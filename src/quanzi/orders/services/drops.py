@@ -16,16 +16,16 @@ from django.utils.translation import gettext as _
 from quanzi.catalog.models import Drop, DropStatus
 from quanzi.catalog.services.drops import drop_close
 from quanzi.core import clock
-from quanzi.orders.models import Order, OrderStatus
+from quanzi.orders.models import OPEN_AFTER_SALE, AfterSaleStatus, Order, OrderStatus
 from quanzi.orders.services.aftersales import after_sale_open_system
 from quanzi.payments.models import Payment, PaymentStatus
 
 
 def drop_buyers(drop: Drop) -> int:
-    """Distinct members with a paid order in the drop."""
+    """Distinct members with a paid order in the drop that was not refunded in full."""
     return (
         Order.objects.filter(drop=drop, paid_at__isnull=False)
-        .exclude(status=OrderStatus.CANCELLED)
+        .exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.REFUNDED))
         .values("member_id")
         .distinct()
         .count()
@@ -62,6 +62,13 @@ def _cancel(drop: Drop) -> None:
                 .order_by("pk")
                 .first()
             )
+            # The group-buy's refund supersedes the member's own open requests on the order.
+            for case in order.after_sales.filter(
+                status__in=OPEN_AFTER_SALE, opened_by__in=("member", "operator")
+            ):
+                case.status = AfterSaleStatus.WITHDRAWN
+                case.decision_note = str(reason)[:500]
+                case.save(update_fields=["status", "decision_note"])
             left = order.total_minor - order.refunded_minor
             if payment is None or left <= 0:
                 continue

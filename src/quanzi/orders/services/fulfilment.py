@@ -62,7 +62,8 @@ def order_ship(
     carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
     if not carrier or len(carrier) > 50:
         raise OrderError(_("Name the carrier."), field="carrier")
-    if not tracking_no or len(tracking_no) > 50 or not tracking_no.replace("-", "").isalnum():
+    plain = tracking_no.replace("-", "")
+    if not tracking_no or len(tracking_no) > 50 or not (plain.isascii() and plain.isalnum()):
         raise OrderError(
             _("A tracking number is letters and digits (at most 50)."), field="tracking_no"
         )

@@ -80,7 +80,7 @@ def order_apply_payment(payment: Payment) -> None:
         return  # not an order's payment
     moment = payment.paid_at or clock.now()
     if order.status == OrderStatus.PENDING and order.paid_at is None:
-        _mark_paid(order, payment, moment)
+        _mark_paid(order, payment.provider, moment)
         return
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         # Lapsed while the member paid: take the units again if they are still there.
@@ -95,7 +95,7 @@ def order_apply_payment(payment: Payment) -> None:
                 if holds:
                     stock_take(holds, now=_open_moment(order))
                     order.stock = StockHold.RESERVED
-            _mark_paid(order, payment, moment, revived=True)
+            _mark_paid(order, payment.provider, moment, revived=payment.out_trade_no)
             return
         except (OutOfStock, LimitReached, WrongState, ApplicationError):
             pass
@@ -121,12 +121,21 @@ def _refund_whole_payment(order: Order, payment: Payment, reason: str) -> None:
     )
 
 
-def _mark_paid(order: Order, payment: Payment, moment: datetime, *, revived: bool = False) -> None:
+def order_settle_free(order: Order) -> None:
+    """An order with nothing to pay (a free course, a total discounted to zero) is paid at
+    once: no payment, no ledger posting, its goods delivered as a paid order's are."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.total_minor != 0 or order.status != OrderStatus.PENDING:
+        raise WrongState(_("Only an order with nothing to pay is settled free."), field="order")
+    _mark_paid(order, "free", clock.now())
+
+
+def _mark_paid(order: Order, provider: str, moment: datetime, *, revived: str = "") -> None:
     if order.stock == StockHold.RESERVED:
         stock_sell(holds_of(order))
         order.stock = StockHold.SOLD
     order.paid_at = moment
-    order.provider = payment.provider
+    order.provider = provider
     # A lapsed order revived by its late payment is no longer cancelled.
     order.cancelled_at = None
     order.cancel_reason = ""
@@ -149,7 +158,7 @@ def _mark_paid(order: Order, payment: Payment, moment: datetime, *, revived: boo
             community_id=order.community_id,
             object_type="order",
             object_id=order.number,
-            data={"action": "revived", "payment": payment.out_trade_no},
+            data={"action": "revived", "payment": revived},
         )
 
 

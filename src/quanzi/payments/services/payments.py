@@ -48,6 +48,18 @@ def payment_start(
     if mode not in MODES:
         raise PaymentError(_("Pay by native, jsapi or transfer."), field="mode")
     backend = provider_for(provider)  # refuses an unconfigured provider before any write
+    # One trade type per number at WeChat Pay: a member who switches (the QR code on a computer,
+    # then inside WeChat) gets a new payment, and the old one is closed first.
+    stale = (
+        Payment.objects.filter(reference=reference, provider=provider, status=PaymentStatus.CREATED)
+        .exclude(provider=Provider.MANUAL)
+        .order_by("-pk")
+        .first()
+    )
+    if stale is not None and stale.checkout and stale.checkout.get("mode") != mode:
+        stale = payment_close(payment=stale)
+        if stale.status == PaymentStatus.SUCCEEDED:
+            return stale  # it was paid meanwhile
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update()
