@@ -737,7 +737,7 @@ def pay(request: HttpRequest, member: Member, number: str) -> HttpResponse:
     checkout_data: dict[str, Any] = payment.checkout if payment is not None else {}
     mode = str(checkout_data.get("mode", ""))
     context = {
-        "tab": "me",
+        "tab": "orders",
         "member": member,
         "order": order,
         "lines": list(order.lines.all()),
@@ -811,7 +811,7 @@ def my_orders(request: HttpRequest, member: Member) -> HttpResponse:
     found = list(qs[:100])
     labels = _tab_labels()
     context = {
-        "tab": "me",
+        "tab": "orders",
         "member": member,
         "orders": found,
         "current": tab,
@@ -921,7 +921,7 @@ def _order_page(
     bound = forms or {}
     address = address_of(order)
     context = {
-        "tab": "me",
+        "tab": "orders",
         "member": member,
         "order": order,
         "lines": list(order.lines.all()),
@@ -1025,7 +1025,7 @@ def refund_request(request: HttpRequest, member: Member, number: str) -> HttpRes
         else:
             status = 422
     context = {
-        "tab": "me",
+        "tab": "orders",
         "member": member,
         "order": order,
         "form": form,
