@@ -307,7 +307,7 @@ class DropForm(forms.Form):
         help_text=_("Physical goods with several specs: the one the drop sells."),
     )
     title = forms.CharField(
-        label=_("Title"),
+        label=_("Group-buy title"),
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. Friday seafood group-buy")}),
     )
@@ -318,7 +318,7 @@ class DropForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_INPUT),
     )
     ends_at = forms.DateTimeField(
-        label=_("Ends"),
+        label=_("End time"),
         input_formats=[DATETIME_INPUT, "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_INPUT),
     )

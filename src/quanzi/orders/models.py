@@ -39,7 +39,7 @@ PAID_STATUSES = (
 class StockHold(models.TextChoices):
     """Where the order's units are: held for it, gone with it, or back on the shelf."""
 
-    NONE = "none", _("No stock")
+    NONE = "none", _("Holds no stock")
     RESERVED = "reserved", _("Reserved")
     SOLD = "sold", _("Sold")
     RELEASED = "released", _("Released")
@@ -196,7 +196,7 @@ class AfterSaleStatus(models.TextChoices):
     REFUNDING = "refunding", _("Refunding")
     REFUNDED = "refunded", _("Refunded")
     REJECTED = "rejected", _("Rejected")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    WITHDRAWN = "withdrawn", _("Request withdrawn")
 
 
 OPEN_AFTER_SALE = (
