@@ -1,10 +1,6 @@
 """Console pages for a community's catalog: products and their specs with stock, shipping
 templates and group-buy drops. Reads through the catalog selectors (and a few small queries),
 writes through the catalog services; every refusal is shown next to the field it names.
-
-The commerce pages (catalog, orders, shipping, after-sales) work on one community at a time:
-``/console/<section>/`` picks it (the one there is, the last one used, or a choice of tiles) and
-every page has a switch to another.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,6 +22,7 @@ from quanzi.catalog.services.shipping import RuleSpec, shipping_template_create
 from quanzi.catalog.services.stock import stock_adjust
 from quanzi.communities import selectors as communities
 from quanzi.communities.models import Community
+from quanzi.console.commerce import actor, choose_community, commerce_context, community_or_404
 from quanzi.console.feedback import form_error
 from quanzi.console.forms_commerce import (
     PRODUCT_FIELDS_BY_KIND,
@@ -40,60 +36,15 @@ from quanzi.console.forms_commerce import (
     kinds_using,
 )
 from quanzi.console.views import operator_required
-from quanzi.core.errors import ApplicationError, NotFound
+from quanzi.core.errors import ApplicationError
 from quanzi.core.models import Activity, ActivityKind
 from quanzi.orders.services.drops import drop_buyers
 
-SESSION_KEY = "console_commerce_community"
 PRODUCT_ALIASES = {"price_minor": "price"}
 DROP_ALIASES = {"price_minor": "price", "community": "product"}
 MAX_DROPS = 60
 
 T = TypeVar("T")
-
-
-def actor(request: HttpRequest) -> int | None:
-    return int(request.user.pk) if request.user.pk is not None else None
-
-
-def community_or_404(request: HttpRequest, slug: str) -> Community:
-    """The community named in the URL; remembered, so the next commerce page opens on it."""
-    try:
-        community = communities.community_by_slug(slug)
-    except NotFound as exc:
-        raise Http404(exc.message) from None
-    request.session[SESSION_KEY] = community.slug
-    return community
-
-
-def choose_community(request: HttpRequest, *, section: str, url_name: str) -> HttpResponse:
-    """``/console/<section>/``: straight to the community last worked on (or the only one),
-    otherwise a choice of tiles."""
-    listed = list(communities.community_list())
-    slugs = [c.slug for c in listed]
-    remembered = request.session.get(SESSION_KEY)
-    if remembered in slugs:
-        return redirect(url_name, slug=remembered)
-    if len(listed) == 1:
-        return redirect(url_name, slug=listed[0].slug)
-    context = {
-        "tiles": [(c, reverse(url_name, args=[c.slug])) for c in listed],
-        "section": section,
-    }
-    return render(request, "console/commerce/choose.html", context)
-
-
-def commerce_context(community: Community, *, section: str, url_name: str) -> dict[str, Any]:
-    """What every commerce page shows around its content: the community and the switch."""
-    return {
-        "community": community,
-        "section": section,
-        "switch": [
-            (c, reverse(url_name, args=[c.slug]))
-            for c in communities.community_list()
-            if c.pk != community.pk
-        ],
-    }
 
 
 def pick(items: list[T], pk: int | None) -> T | None:
