@@ -9,6 +9,8 @@ case's policy and records the REFUND activity that commission and crystals claw 
 
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import datetime
 
 from django.core.files.uploadedfile import UploadedFile
@@ -18,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from quanzi.catalog.models import Drop, ProductKind, Sku
 from quanzi.core import clock
-from quanzi.core.errors import NotFound
+from quanzi.core.errors import ApplicationError, NotFound
 from quanzi.core.models import ActivityKind
 from quanzi.core.money import Money
 from quanzi.core.services.activity import activity_record
@@ -35,12 +37,34 @@ from quanzi.orders.models import (
     OrderStatus,
 )
 from quanzi.orders.services.errors import OrderError, WrongState
+from quanzi.orders.services.paying import succeeded_payment
 from quanzi.payments.models import Payment, PaymentStatus, Refund
 from quanzi.payments.services.refunds import refund_start
 
+log = logging.getLogger(__name__)
+
 MAX_EVIDENCE = 9
 MAX_FILE_BYTES = 10 * 1024 * 1024
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf"}
+# What evidence may be, told by its first bytes (the client's content type is not trusted).
+SIGNATURES = (
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"%PDF-", "pdf"),
+)
+
+
+def _sniff(file: UploadedFile) -> str:
+    file.seek(0)
+    head = file.read(16)
+    file.seek(0)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    for magic, extension in SIGNATURES:
+        if head.startswith(magic):
+            return extension
+    raise OrderError(_("Attach a photo (JPEG, PNG, WebP, GIF) or a PDF."), field="file")
 
 
 def refundable_minor(order: Order) -> int:
@@ -92,10 +116,18 @@ def after_sale_open(
                 raise OrderError(
                     _("Return 1 to %(n)s units.") % {"n": line.quantity}, field="quantity"
                 )
-            if amount_minor > line.total_minor - line.refunded_minor:
+            # Cases still open on the line hold their amounts, as they do on the order.
+            asked = (
+                AfterSale.objects.filter(
+                    line=line, status__in=OPEN_AFTER_SALE, extra_payment=False
+                ).aggregate(s=Sum("amount_minor"))["s"]
+                or 0
+            )
+            line_left = max(line.total_minor - line.refunded_minor - asked, 0)
+            if amount_minor > line_left:
                 raise OrderError(
                     _("At most %(left)s of this line is left to refund.")
-                    % {"left": Money(line.total_minor - line.refunded_minor, order.currency)},
+                    % {"left": Money(line_left, order.currency)},
                     field="amount_minor",
                 )
         if kind == AfterSaleKind.RETURN_REFUND and order.status == OrderStatus.PAID:
@@ -149,9 +181,14 @@ def after_sale_open_system(
     ).first()
     if existing is not None:
         return existing
+    # Extra when another payment, not itself an extra one, paid the order.
+    extras = AfterSale.objects.filter(
+        order=order, extra_payment=True, payment_id__isnull=False
+    ).values("payment_id")
     extra = (
         Payment.objects.filter(reference=order.number, status=PaymentStatus.SUCCEEDED)
         .exclude(pk=payment.pk)
+        .exclude(pk__in=extras)
         .exists()
     )
     case = AfterSale.objects.create(
@@ -168,7 +205,7 @@ def after_sale_open_system(
         decided_at=clock.now(),
         created_at=clock.now(),
     )
-    transaction.on_commit(lambda: after_sale_refund_execute(case=case))
+    transaction.on_commit(lambda: _refund_after_commit(case))
     return case
 
 
@@ -188,11 +225,11 @@ def after_sale_add_evidence(
         raise OrderError(_("A note is at most 500 characters."), field="note")
     if file is None and not note:
         raise OrderError(_("Attach a file or write a note."), field="file")
+    extension = ""
     if file is not None:
         if file.size is None or file.size > MAX_FILE_BYTES:
             raise OrderError(_("A file is at most 10 MB."), field="file")
-        if (file.content_type or "") not in IMAGE_TYPES:
-            raise OrderError(_("Attach a photo (JPEG, PNG, WebP, GIF) or a PDF."), field="file")
+        extension = _sniff(file)
     with transaction.atomic():
         case = AfterSale.objects.select_for_update().get(pk=case.pk)
         if case.status not in OPEN_AFTER_SALE:
@@ -205,7 +242,8 @@ def after_sale_add_evidence(
             after_sale=case, kind=kind, note=note, submitted_by=submitted_by, created_at=clock.now()
         )
         if file is not None:
-            evidence.file.save(file.name or "evidence", file, save=False)
+            # Our name and the extension of what the bytes are: never the uploader's.
+            evidence.file.save(f"{uuid.uuid4().hex}.{extension}", file, save=False)
         evidence.save()
         return evidence
 
@@ -246,7 +284,7 @@ def after_sale_approve(
         case.save()
         _record_decision(case, "approved", actor_id)
         if case.status == AfterSaleStatus.REFUNDING:
-            transaction.on_commit(lambda: after_sale_refund_execute(case=case))
+            transaction.on_commit(lambda: _refund_after_commit(case))
     return AfterSale.objects.get(pk=case.pk)
 
 
@@ -261,7 +299,7 @@ def after_sale_mark_returned(
         case.status = AfterSaleStatus.REFUNDING
         case.save(update_fields=["status", "restock"])
         _record_decision(case, "returned", actor_id)
-        transaction.on_commit(lambda: after_sale_refund_execute(case=case))
+        transaction.on_commit(lambda: _refund_after_commit(case))
     return AfterSale.objects.get(pk=case.pk)
 
 
@@ -325,9 +363,7 @@ def after_sale_refund_execute(*, case: AfterSale) -> Refund | None:
     payment = (
         Payment.objects.filter(pk=case.payment_id).first()
         if case.payment_id
-        else Payment.objects.filter(reference=order.number, status=PaymentStatus.SUCCEEDED)
-        .order_by("pk")
-        .first()
+        else succeeded_payment(order)
     )
     if payment is None:
         raise WrongState(_("This order has no payment to refund."), field="order")
@@ -341,6 +377,15 @@ def after_sale_refund_execute(*, case: AfterSale) -> Refund | None:
     )
 
 
+def _refund_after_commit(case: AfterSale) -> None:
+    """Pay out right after the decision commits. The decision stands whatever happens here: a
+    provider that is down leaves the refund to the ``orders.refunds_pending`` job."""
+    try:
+        after_sale_refund_execute(case=case)
+    except ApplicationError as exc:
+        log.warning("refund %s not sent yet, the job retries: %s", case.refund_no, exc)
+
+
 def after_sales_refund_pending(*, limit: int = 200) -> int:
     """Start the refunds of approved cases that have none yet (a crash between approval and
     the provider call); returns how many were started."""
@@ -349,7 +394,12 @@ def after_sales_refund_pending(*, limit: int = 200) -> int:
     for case in pending:
         if Refund.objects.filter(out_refund_no=case.refund_no).exists():
             continue  # started; the payments job follows it up
-        after_sale_refund_execute(case=case)
+        try:
+            after_sale_refund_execute(case=case)
+        except ApplicationError as exc:
+            # One case the provider refuses must not hold up the others.
+            log.warning("refund %s refused: %s", case.refund_no, exc)
+            continue
         started += 1
     return started
 
@@ -358,7 +408,8 @@ def after_sale_apply_refund(refund: Refund) -> None:
     """A refund succeeded (payments hook, inside its transaction): close the case, count the
     money against the order, restock, and record the REFUND activity."""
     case = (
-        AfterSale.objects.select_for_update()
+        # of=self: PostgreSQL cannot lock the nullable side of the outer join to the line.
+        AfterSale.objects.select_for_update(of=("self",))
         .select_related("order", "line")
         .filter(refund_no=refund.reference)
         .first()
@@ -416,23 +467,35 @@ def _spread_over_lines(order: Order, case: AfterSale, amount: int) -> None:
 
 def _restock(order: Order, case: AfterSale) -> None:
     """Physical units back on sale: to the SKU (a drop's units too, the drop being over or
-    its units having left it)."""
+    its units having left it).
+
+    The units the case names come back; without a number, a return brings the whole line
+    back, and a refund only of unshipped goods restocks a line once it is refunded in full
+    (a partial refund of goods still to ship is a price adjustment: they ship).
+    """
     lines = [case.line] if case.line is not None else list(order.lines.all())
-    for line in lines:
-        if line is None or line.kind != ProductKind.PHYSICAL or line.sku_id is None:
+    for stale in lines:
+        if stale is None or stale.kind != ProductKind.PHYSICAL or stale.sku_id is None:
             continue
-        units = case.quantity if case.line is not None and case.quantity else line.quantity
+        line = OrderLine.objects.get(pk=stale.pk)  # with this refund counted on it
+        if case.line is not None and case.quantity:
+            units = case.quantity
+        elif case.kind == AfterSaleKind.RETURN_REFUND or line.refunded_minor >= line.total_minor:
+            units = line.quantity
+        else:
+            continue
         units = min(units, line.quantity - line.restocked)
         if units <= 0:
             continue
-        Sku.objects.filter(pk=line.sku_id).update(stock=F("stock") + units)
-        OrderLine.objects.filter(pk=line.pk).update(restocked=F("restocked") + units)
+        # Drop before SKU: the lock order of checkout and of the drop's settlement.
         if order.drop_id is not None:
             Drop.objects.filter(pk=order.drop_id, sold__gte=units).update(sold=F("sold") - units)
+        Sku.objects.filter(pk=stale.sku_id).update(stock=F("stock") + units)
+        OrderLine.objects.filter(pk=line.pk).update(restocked=F("restocked") + units)
         activity_record(
             kind=ActivityKind.OPERATOR,
             community_id=order.community_id,
             object_type="sku",
-            object_id=line.sku_id,
+            object_id=stale.sku_id,
             data={"action": "restocked", "units": units, "order": order.number},
         )

@@ -392,6 +392,7 @@ def order_create(
         stock_take(quote.holds, now=moment)  # last: the hot row is held only until commit
         if order.total_minor == 0:
             order_settle_free(order)  # nothing to pay (a free course): delivered at once
+            order.refresh_from_db()  # the caller sees it paid, not as it was created
     return order
 
 

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from quanzi.catalog.models import Drop, DropStatus
 from quanzi.catalog.services.drops import drop_close
 from quanzi.core import clock
-from quanzi.orders.models import OPEN_AFTER_SALE, AfterSaleStatus, Order, OrderStatus
-from quanzi.orders.services.aftersales import after_sale_open_system
-from quanzi.payments.models import Payment, PaymentStatus
+from quanzi.orders.models import AfterSaleStatus, Order, OrderStatus
+from quanzi.orders.services.aftersales import after_sale_open_system, refundable_minor
+from quanzi.orders.services.paying import succeeded_payment
 
 
 def drop_buyers(drop: Drop) -> int:
@@ -57,19 +57,17 @@ def _cancel(drop: Drop) -> None:
     for order in paid.order_by("pk"):
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order.pk)
-            payment = (
-                Payment.objects.filter(reference=order.number, status=PaymentStatus.SUCCEEDED)
-                .order_by("pk")
-                .first()
-            )
-            # The group-buy's refund supersedes the member's own open requests on the order.
+            payment = succeeded_payment(order)  # not a second payment, refunded already
+            # The group-buy's refund supersedes the member's own undecided requests on the
+            # order; a refund already approved and on its way finishes, and counts.
             for case in order.after_sales.filter(
-                status__in=OPEN_AFTER_SALE, opened_by__in=("member", "operator")
+                status__in=(AfterSaleStatus.REQUESTED, AfterSaleStatus.AWAITING_RETURN),
+                opened_by__in=("member", "operator"),
             ):
                 case.status = AfterSaleStatus.WITHDRAWN
                 case.decision_note = str(reason)[:500]
                 case.save(update_fields=["status", "decision_note"])
-            left = order.total_minor - order.refunded_minor
+            left = refundable_minor(order)
             if payment is None or left <= 0:
                 continue
             case = after_sale_open_system(

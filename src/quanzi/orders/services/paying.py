@@ -3,8 +3,9 @@
 ``order_apply_payment`` runs inside the payment's transaction (a ``payments`` hook), under the
 order's row lock, so an order expiring while its payment arrives ends one way or the other:
 - still pending: paid, its reserved units sold, virtual goods delivered;
-- lapsed meanwhile: its units are taken again if they are still there (paid and kept),
-  otherwise the money is refunded in full (paid and refunded); never stock lost or doubled.
+- lapsed meanwhile: its units are taken again if they are still there and the member's
+  per-member limits allow them (paid and kept), otherwise the money is refunded in full (paid
+  and refunded); never stock lost or doubled, never a limit passed.
 """
 
 from __future__ import annotations
@@ -29,14 +30,13 @@ from quanzi.core.errors import ApplicationError
 from quanzi.core.models import ActivityKind
 from quanzi.core.money import Money
 from quanzi.core.services.activity import activity_record
-from quanzi.orders.models import Order, OrderLine, OrderStatus, StockHold
+from quanzi.orders.models import AfterSale, Order, OrderLine, OrderStatus, StockHold
 from quanzi.orders.services.errors import LimitReached, WrongState
 from quanzi.orders.services.stock import (
-    Limit,
     holds_of,
+    limits_of,
     stock_sell,
     stock_take,
-    tallies_of,
     tally_take,
 )
 from quanzi.payments.models import Payment, PaymentStatus
@@ -83,14 +83,11 @@ def order_apply_payment(payment: Payment) -> None:
         _mark_paid(order, payment.provider, moment)
         return
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
-        # Lapsed while the member paid: take the units again if they are still there.
+        # Lapsed while the member paid: take the units again if they are still there and
+        # the member's limits still allow them (they may have ordered again meanwhile).
         try:
             with transaction.atomic():
-                limits = [
-                    Limit(scope, 10**9, quantity, scope)
-                    for scope, quantity in tallies_of(order).items()
-                ]
-                tally_take(order.member_id, limits)
+                tally_take(order.member_id, limits_of(order))
                 holds = holds_of(order)
                 if holds:
                     stock_take(holds, now=_open_moment(order))
@@ -225,8 +222,15 @@ def order_payments(order: Order) -> list[Payment]:
 
 
 def succeeded_payment(order: Order) -> Payment | None:
+    """The payment that paid the order: the first to succeed, never a second payment that is
+    being given back (a transfer confirmed after WeChat Pay had paid, say), whatever order
+    the two were started in."""
+    extras = AfterSale.objects.filter(
+        order=order, extra_payment=True, payment_id__isnull=False
+    ).values("payment_id")
     return (
         Payment.objects.filter(reference=order.number, status=PaymentStatus.SUCCEEDED)
-        .order_by("pk")
+        .exclude(pk__in=extras)
+        .order_by("paid_at", "pk")
         .first()
     )

@@ -137,6 +137,23 @@ def holds_of(order: Order) -> list[Hold]:
     return merge_holds(holds)
 
 
+def limits_of(order: Order) -> list[Limit]:
+    """The per-member limits an order counts against, with its units under each."""
+    labels: dict[str, tuple[int, str]] = {}
+    for line in order.lines.select_related("product").all():
+        if order.drop_id is not None and order.drop and order.drop.per_member_limit:
+            labels[f"drop:{order.drop_id}"] = (order.drop.per_member_limit, order.drop.title)
+        if line.product.per_member_limit:
+            labels[f"product:{line.product_id}"] = (
+                line.product.per_member_limit,
+                line.product.name,
+            )
+    return [
+        Limit(scope, labels[scope][0], quantity, labels[scope][1])
+        for scope, quantity in tallies_of(order).items()
+    ]
+
+
 def tallies_of(order: Order) -> dict[str, int]:
     scopes: dict[str, int] = defaultdict(int)
     for line in order.lines.select_related("product").all():

@@ -1,4 +1,5 @@
-"""WeChat Pay notifications: verified, decrypted, checked against our payment, applied once.
+"""WeChat Pay notifications: verified, decrypted, checked against our payment or refund (merchant,
+numbers, amounts), applied once.
 
 Verification (signature, key id, timestamp within 5 minutes, AEAD_AES_256_GCM) is in
 ``quanzi.payments.wechatpay.notifications``. Here the nonce is stored under a unique constraint
@@ -60,7 +61,7 @@ def wechatpay_notification_receive(
         if note.event_type == "TRANSACTION.SUCCESS":
             return _paid(note, config.mchid, config.appid)
         if note.event_type.startswith("REFUND."):
-            return _refunded(note)
+            return _refunded(note, config.mchid)
         return None  # an event we do not act on; acknowledged so it is not sent again
 
 
@@ -92,11 +93,20 @@ _REFUND_EVENTS = {
 }
 
 
-def _refunded(note: VerifiedNotification) -> Refund:
-    refund = Refund.objects.select_related("payment").filter(out_refund_no=note.out_refund_no)
-    found = refund.first()
-    if found is None:
+def _refunded(note: VerifiedNotification, mchid: str) -> Refund:
+    # Checked as a payment notification is: this merchant, our refund of our payment, and
+    # the amounts we asked for.
+    if note.mchid != mchid:
+        raise _reject("wrong_merchant", _("This notification is for another merchant."))
+    found = (
+        Refund.objects.select_related("payment")
+        .filter(out_refund_no=note.out_refund_no, payment__provider=Provider.WECHATPAY)
+        .first()
+    )
+    if found is None or found.payment.out_trade_no != note.out_trade_no:
         raise _reject("unknown_refund", _("No such refund."))
+    if note.amount_refund != found.amount_minor or note.amount_total != found.payment.amount_minor:
+        raise _reject("amount_mismatch", _("The amount refunded differs from the refund asked."))
     status = _REFUND_EVENTS.get(note.event_type, RefundStatus.PROCESSING)
     return refund_settle(
         refund=found,

@@ -49,10 +49,17 @@ def refund_start(
         refund = Refund.objects.select_related("payment").filter(out_refund_no=out_refund_no)
         existing = refund.first()
         if existing is None:
-            existing = _reserve(
-                payment, amount_minor, out_refund_no, reference, reason[:80], actor_id
-            )
-        elif existing.payment_id != payment.pk or existing.amount_minor != amount_minor:
+            try:
+                existing = _reserve(
+                    payment, amount_minor, out_refund_no, reference, reason[:80], actor_id
+                )
+            except OverRefund:
+                # A concurrent call under this number reserved the amount and committed while
+                # we waited on the payment row: that refund is this one.
+                existing = refund.first()
+                if existing is None:
+                    raise
+        if existing.payment_id != payment.pk or existing.amount_minor != amount_minor:
             raise Conflict(
                 _("Refund number %(no)s was used for another refund.") % {"no": out_refund_no},
                 field="out_refund_no",
