@@ -17,6 +17,7 @@ RefundHandler = Callable[["Refund"], None]
 
 _on_paid: list[PaymentHandler] = []
 _on_refunded: list[RefundHandler] = []
+_on_refund_failed: list[RefundHandler] = []
 
 
 def on_payment_succeeded(handler: PaymentHandler) -> PaymentHandler:
@@ -31,6 +32,12 @@ def on_refund_succeeded(handler: RefundHandler) -> RefundHandler:
     return handler
 
 
+def on_refund_failed(handler: RefundHandler) -> RefundHandler:
+    if handler not in _on_refund_failed:
+        _on_refund_failed.append(handler)
+    return handler
+
+
 def payment_succeeded(payment: Payment) -> None:
     for handler in _on_paid:
         handler(payment)
@@ -38,4 +45,9 @@ def payment_succeeded(payment: Payment) -> None:
 
 def refund_succeeded(refund: Refund) -> None:
     for handler in _on_refunded:
+        handler(refund)
+
+
+def refund_failed(refund: Refund) -> None:
+    for handler in _on_refund_failed:
         handler(refund)

@@ -79,7 +79,14 @@ def refundable_minor(order: Order) -> int:
 
 
 def _next_refund_no(order: Order) -> str:
-    return f"{order.number}R{order.after_sales.count() + 1}"
+    """``<order number>R<n>``, one past the highest the order has used (a case whose refund
+    failed takes a new number, so counting the cases is not enough)."""
+    used = [
+        int(no.rsplit("R", 1)[1])
+        for no in order.after_sales.values_list("refund_no", flat=True)
+        if no.rsplit("R", 1)[-1].isdigit()
+    ]
+    return f"{order.number}R{max(used, default=0) + 1}"
 
 
 def after_sale_open(
@@ -402,6 +409,28 @@ def after_sales_refund_pending(*, limit: int = 200) -> int:
             continue
         started += 1
     return started
+
+
+def after_sale_refund_failed(refund: Refund) -> None:
+    """The provider refused the refund for good (WeChat Pay: ABNORMAL, CLOSED): its number is
+    spent. The case goes back to the operator's queue under a new number, saying why, so
+    approving it again is a new attempt and never a second refund under the old one."""
+    case = (
+        AfterSale.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .filter(refund_no=refund.reference, status=AfterSaleStatus.REFUNDING)
+        .first()
+    )
+    if case is None:
+        return
+    case.refund_no = _next_refund_no(case.order)
+    case.status = AfterSaleStatus.REQUESTED
+    case.decision_note = (
+        _("The refund %(no)s failed at the provider (%(why)s); approve again to retry.")
+        % {"no": refund.out_refund_no, "why": refund.failure or "?"}
+    )[:500]
+    case.save(update_fields=["refund_no", "status", "decision_note"])
+    _record_decision(case, "refund_failed", None)
 
 
 def after_sale_apply_refund(refund: Refund) -> None:

@@ -727,6 +727,48 @@ def test_a_refund_approved_while_wechat_is_down_is_finished_later_as_one_refund(
     books_balanced()
 
 
+def test_a_refund_wechat_closes_goes_back_to_the_queue_under_a_new_number(
+    wechat: FakeWeChatPay, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    # Given: an approved refund that WeChat Pay then reports as ABNORMAL (the member's bank
+    # account is closed, say)
+    placed = wechat_paid(wechat, goods(stock=5))
+    case = after_sale_open(order=placed, kind="refund_only", amount_minor=1_000, reason="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        after_sale_approve(case=case)
+    first = case.refund_no
+    wechat.complete_refund(first, status="ABNORMAL")
+
+    # When: the hub hears of it
+    notify_refund(wechat, first, event_type="REFUND.ABNORMAL")
+
+    # Then: the case waits for the operator again, under a new number, saying why; nothing
+    # refunded and the amount free again
+    case.refresh_from_db()
+    placed.refresh_from_db()
+    assert case.status == "requested"
+    assert case.refund_no == f"{placed.number}R2"
+    assert first in case.decision_note
+    assert Refund.objects.get(out_refund_no=first).status == RefundStatus.FAILED
+    assert placed.refunded_minor == 0
+
+    # When: approved again and completed by WeChat
+    with django_capture_on_commit_callbacks(execute=True):
+        after_sale_approve(case=case)
+    wechat.complete_refund(case.refund_no)
+    refunds_retry()
+
+    # Then: refunded once, under the second number; a new case takes the third
+    case.refresh_from_db()
+    placed.refresh_from_db()
+    assert case.status == "refunded"
+    assert placed.refunded_minor == 1_000
+    assert Refund.objects.filter(status=RefundStatus.SUCCEEDED).count() == 1
+    again = after_sale_open(order=placed, kind="refund_only", amount_minor=500, reason="y")
+    assert again.refund_no == f"{placed.number}R3"
+    books_balanced()
+
+
 def test_after_a_double_payment_a_refund_comes_from_the_payment_that_paid(
     wechat: FakeWeChatPay, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:

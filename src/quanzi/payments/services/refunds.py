@@ -161,6 +161,7 @@ def refund_settle(
             Payment.objects.filter(pk=refund.payment_id).update(
                 refunded_minor=F("refunded_minor") - refund.amount_minor
             )
+            hooks.refund_failed(refund)
         return refund
 
 
