@@ -93,6 +93,7 @@ class ApiMiddleware:
         auth = request.headers.get("Authorization", "")
         scheme, _sep, raw = auth.partition(" ")
         user = api_token_authenticate(raw.strip()) if scheme.lower() == "bearer" else None
+        request.quanzi_token_user = (raw.strip(), user)  # type: ignore[attr-defined]
         if user is None or not user.is_authenticated:
             # Not ours to scope: the API answers 401 and nothing is written.
             return self.get_response(request)

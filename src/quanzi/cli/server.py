@@ -55,6 +55,11 @@ def serve(*, host: str, port: int, workers: int | None, with_worker: bool) -> No
         or min(2 * multiprocessing.cpu_count() + 1, 9)
     )
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # The migration check opened a connection in this process; gunicorn forks the workers from
+    # it, and a connection shared by forked processes mixes up their transactions. Close it.
+    from django.db import connections
+
+    connections.close_all()
     jobs = None
     if with_worker:
         jobs = subprocess.Popen([sys.executable, "-m", "quanzi", "worker"])

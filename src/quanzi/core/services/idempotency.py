@@ -56,14 +56,21 @@ def idempotency_begin(
         )
     fingerprint = request_fingerprint(method, path, body)
     cutoff = clock.now() - timedelta(hours=settings.QUANZI_IDEMPOTENCY_TTL_HOURS)
-    IdempotencyRecord.objects.filter(user_id=user_id, key=key, created_at__lt=cutoff).delete()
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(
-                user_id=user_id, key=key, method=method, path=path, request_hash=fingerprint
-            )
-    except IntegrityError:
-        pass
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    user_id=user_id, key=key, method=method, path=path, request_hash=fingerprint
+                )
+        except IntegrityError:
+            pass
+        # The key is taken. By a record past its time (the hourly purge has not run yet): that
+        # one is forgotten and the request is new. Checked only on a clash, so a fresh key
+        # costs one statement.
+        if not IdempotencyRecord.objects.filter(
+            user_id=user_id, key=key, created_at__lt=cutoff
+        ).delete()[0]:
+            break
     existing = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
     if existing is None:
         # The first request failed and was abandoned between our insert and this read.

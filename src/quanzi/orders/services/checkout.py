@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from quanzi.catalog.calculations import shipping_fee
-from quanzi.catalog.models import Drop, Product, ProductKind, ShippingTemplate, Sku
-from quanzi.catalog.services.errors import NoShipping
+from quanzi.catalog.models import BundleItem, Drop, Product, ProductKind, ShippingTemplate, Sku
+from quanzi.catalog.services.errors import NoShipping, OutOfStock
 from quanzi.communities.models import Community, Membership, MembershipStatus
 from quanzi.core import clock, crypto
 from quanzi.core.errors import NotFound
@@ -158,7 +159,11 @@ def order_quote(
         raise WrongState(_("This member record is closed."), field="member")
     drop = None
     if drop_id is not None:
-        drop = Drop.objects.filter(pk=drop_id, community=community).first()
+        drop = (
+            Drop.objects.select_related("product__shipping_template", "sku")
+            .filter(pk=drop_id, community=community)
+            .first()
+        )
         if drop is None:
             raise NotFound(_("No such group-buy."), field="drop_id")
         if drop.status != "live" or not drop.starts_at <= moment < drop.ends_at:
@@ -171,12 +176,22 @@ def order_quote(
             )
         if len(lines) != 1 or lines[0].product_id != drop.product_id:
             raise OrderError(_("A group-buy order is for its one product."), field="lines")
-    products = {
-        p.pk: p
-        for p in Product.objects.filter(
-            community=community, pk__in=[line.product_id for line in lines]
-        ).prefetch_related("skus", "bundle_items__component", "bundle_items__sku")
-    }
+    bundles: dict[int, list[BundleItem]] = {}
+    if drop is not None:
+        # The hot path of a flash sale: the drop names its product and SKU, and bundles are
+        # never dropped, so nothing else is read.
+        products = {drop.product_id: drop.product}
+        bundles[drop.product_id] = []
+    else:
+        products = {
+            p.pk: p
+            for p in Product.objects.filter(
+                community=community, pk__in=[line.product_id for line in lines]
+            )
+            .select_related("shipping_template")
+            .prefetch_related("skus", "bundle_items__component", "bundle_items__sku")
+        }
+        bundles = {pk: list(p.bundle_items.all()) for pk, p in products.items()}
     percent = 0 if drop else member_discount_percent(member, community)
     quoted: list[QuoteLine] = []
     holds: list[Hold] = []
@@ -191,7 +206,7 @@ def order_quote(
             raise WrongState(
                 _("%(name)s is not on sale.") % {"name": product.name}, field=f"{where}.product_id"
             )
-        skus = list(product.skus.all())
+        skus = [] if drop is not None else list(product.skus.all())
         sku = None
         if drop is not None:
             sku = drop.sku
@@ -212,7 +227,7 @@ def order_quote(
             unit = sku.price_minor if sku and sku.price_minor is not None else product.price_minor
             if sku is not None:
                 holds.append(Hold("sku", sku.pk, quantity))
-        for item in product.bundle_items.all():
+        for item in bundles[product.pk]:
             if item.sku_id is not None:
                 holds.append(Hold("sku", item.sku_id, item.quantity * quantity))
         discount = 0
@@ -236,9 +251,12 @@ def order_quote(
                 % {"name": cap.label, "limit": cap.limit},
                 field="lines",
             )
+    if drop is not None and drop.stock < quoted[0].quantity:
+        # Sold out: said at once. The conditional decrement at checkout stays the guarantee.
+        raise OutOfStock(_("Sold out: not enough left in stock."), field="quantity")
     needs_shipping = any(
         line.product.kind == ProductKind.PHYSICAL
-        or any(i.component.kind == ProductKind.PHYSICAL for i in line.product.bundle_items.all())
+        or any(i.component.kind == ProductKind.PHYSICAL for i in bundles[line.product.pk])
         for line in quoted
     )
     shipping = _shipping(quoted, region) if needs_shipping and region else 0
@@ -263,12 +281,14 @@ def _shipping(lines: list[QuoteLine], region: str) -> int:
     """One fee per shipping template, on the units and goods value that ship under it."""
     units: dict[int, int] = defaultdict(int)
     goods: dict[int, int] = defaultdict(int)
+    templates: dict[int, ShippingTemplate] = {}
     for line in lines:
-        template_id = line.product.shipping_template_id
-        if template_id is not None:
-            units[template_id] += line.quantity
-            goods[template_id] += line.total_minor
-    templates = ShippingTemplate.objects.prefetch_related("rules").in_bulk(list(units))
+        template = line.product.shipping_template  # selected with the product
+        if template is not None:
+            templates[template.pk] = template
+            units[template.pk] += line.quantity
+            goods[template.pk] += line.total_minor
+    prefetch_related_objects(list(templates.values()), "rules")
     return sum(
         shipping_fee(templates[pk], region, units[pk], goods[pk]).minor for pk in sorted(units)
     )

@@ -48,14 +48,22 @@ def merge_holds(holds: list[Hold]) -> list[Hold]:
 def tally_take(member_id: int, limits: list[Limit]) -> None:
     """Count ``quantity`` more units against each limit, or refuse with 409 ``limit_reached``."""
     for item in sorted(limits):
-        try:
-            with transaction.atomic():
-                PurchaseTally.objects.get_or_create(member_id=member_id, scope=item.scope)
-        except IntegrityError:
-            pass  # created by this member's concurrent order; the update below queues on it
-        taken = PurchaseTally.objects.filter(
+        rows = PurchaseTally.objects.filter(
             member_id=member_id, scope=item.scope, quantity__lte=item.limit - item.quantity
-        ).update(quantity=F("quantity") + item.quantity)
+        )
+        # One statement when the member has bought here before (the usual case); the row is
+        # made on the first purchase only.
+        taken = rows.update(quantity=F("quantity") + item.quantity)
+        if (
+            not taken
+            and not PurchaseTally.objects.filter(member_id=member_id, scope=item.scope).exists()
+        ):
+            try:
+                with transaction.atomic():
+                    PurchaseTally.objects.create(member_id=member_id, scope=item.scope)
+            except IntegrityError:
+                pass  # made by this member's concurrent order; the update below queues on it
+            taken = rows.update(quantity=F("quantity") + item.quantity)
         if not taken:
             raise LimitReached(
                 _("%(name)s: at most %(limit)s per member.")
