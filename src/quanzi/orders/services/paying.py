@@ -17,7 +17,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from quanzi.catalog.models import ProductKind
-from quanzi.catalog.services.errors import OutOfStock
 from quanzi.communities.models import Group
 from quanzi.communities.services.joining import group_join
 from quanzi.communities.services.memberships import (
@@ -85,6 +84,7 @@ def order_apply_payment(payment: Payment) -> None:
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         # Lapsed while the member paid: take the units again if they are still there and
         # the member's limits still allow them (they may have ordered again meanwhile).
+        reason = _("Paid after the order lapsed; sold out meanwhile.")
         try:
             with transaction.atomic():
                 tally_take(order.member_id, limits_of(order))
@@ -94,11 +94,13 @@ def order_apply_payment(payment: Payment) -> None:
                     order.stock = StockHold.RESERVED
             _mark_paid(order, payment.provider, moment, revived=payment.out_trade_no)
             return
-        except (OutOfStock, LimitReached, WrongState, ApplicationError):
+        except LimitReached:
+            reason = _("Paid after the order lapsed; the member's limit was reached meanwhile.")
+        except ApplicationError:  # sold out, or the group-buy has closed
             pass
         order.paid_at = moment
         order.save(update_fields=["paid_at"])
-        _refund_whole_payment(order, payment, _("Paid after the order lapsed; sold out meanwhile."))
+        _refund_whole_payment(order, payment, reason)
         return
     # Paid twice (a transfer and WeChat Pay, say): the second payment goes back.
     _refund_whole_payment(order, payment, _("A second payment for an order already paid."))

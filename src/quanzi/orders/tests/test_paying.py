@@ -377,6 +377,7 @@ def test_a_late_payment_is_refunded_in_full_when_the_units_are_gone(
         StockHold.RELEASED,
     )
     assert placed.paid_at is not None
+    assert "sold out" in case.reason
     assert Payment.objects.get(pk=payment.pk).refunded_minor == placed.total_minor
     fresh = Sku.objects.get(pk=sku.pk)
     assert (fresh.stock, fresh.reserved, units(sku)) == (0, 0, 1)
@@ -417,6 +418,8 @@ def test_a_late_payment_is_refunded_when_keeping_it_would_pass_the_member_limit(
     assert PurchaseTally.objects.get(member=who).quantity == 2
     assert units(sku) == 10
     assert Sku.objects.get(pk=sku.pk).stock == 8
+    # and the member is told why: their limit, not a sell-out
+    assert "limit" in AfterSale.objects.get(order=lapsed).reason
 
 
 # WeChat Pay, through the real client against the fake over loopback
