@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "quanzi.catalog",
     "quanzi.payments",
     "quanzi.orders",
+    "quanzi.distribution",
     "quanzi.outbox",
     "quanzi.api",
     "quanzi.console",
