@@ -3,6 +3,7 @@ and the evidence files themselves (for signed-in operators only)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -134,13 +135,6 @@ def after_sales(request: HttpRequest, slug: str) -> HttpResponse:
     return _queue_page(request, community, tab=tab)
 
 
-def _decided_anyway(case: AfterSale, before: str) -> AfterSale | None:
-    """The case, if it moved on although the call raised: the decision committed and only the
-    refund that follows it (after commit) failed, to be retried by the job."""
-    fresh = AfterSale.objects.get(pk=case.pk)
-    return fresh if fresh.status != before else None
-
-
 def _decision_message(request: HttpRequest, case: AfterSale) -> None:
     amount = Money(case.amount_minor, case.order.currency)
     if case.status == AfterSaleStatus.AWAITING_RETURN:
@@ -161,35 +155,48 @@ def _decision_message(request: HttpRequest, case: AfterSale) -> None:
         )
 
 
+def _decide(
+    request: HttpRequest,
+    community: Community,
+    case: AfterSale,
+    form: ApproveForm | MarkReturnedForm,
+    bound_as: str,
+    decide: Callable[[], AfterSale],
+    error_fields: dict[str, str],
+) -> HttpResponse:
+    """Approve or mark returned: the service decides; its refusal shows beside the form. A
+    refund that cannot start after the decision commits is the job's to retry, not an error."""
+    if form.is_valid():
+        try:
+            decided = decide()
+        except ApplicationError as exc:
+            form_error(form, exc, error_fields)
+        else:
+            _decision_message(request, AfterSale.objects.select_related("order").get(pk=decided.pk))
+            return redirect("console:after_sales", slug=community.slug)
+    return _queue_page(request, community, bound=(case.pk, bound_as, form))
+
+
 @require_POST
 @operator_required
 def after_sale_approve_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     community = _community(request, slug)
     case = _case_or_404(community, pk)
     form = ApproveForm(request.POST, prefix=f"a{case.pk}")
-    if form.is_valid():
-        before = case.status
-        try:
-            decided = after_sale_approve(
-                case=case,
-                actor_id=actor(request),
-                note=form.cleaned_data["note"],
-                restock=form.restock_choice(),
-            )
-        except ApplicationError as exc:
-            moved = _decided_anyway(case, before)
-            if moved is None:
-                form_error(form, exc, {"status": "note"})
-                return _queue_page(request, community, bound=(case.pk, "approve", form))
-            messages.warning(
-                request,
-                _("%(no)s is approved, but its refund could not start: %(reason)s. It is retried.")
-                % {"no": case.refund_no, "reason": exc.message},
-            )
-        else:
-            _decision_message(request, AfterSale.objects.select_related("order").get(pk=decided.pk))
-        return redirect("console:after_sales", slug=community.slug)
-    return _queue_page(request, community, bound=(case.pk, "approve", form))
+    return _decide(
+        request,
+        community,
+        case,
+        form,
+        "approve",
+        lambda: after_sale_approve(
+            case=case,
+            actor_id=actor(request),
+            note=form.cleaned_data["note"],
+            restock=form.restock_choice(),
+        ),
+        {"status": "note"},
+    )
 
 
 @require_POST
@@ -198,26 +205,17 @@ def after_sale_returned_view(request: HttpRequest, slug: str, pk: int) -> HttpRe
     community = _community(request, slug)
     case = _case_or_404(community, pk)
     form = MarkReturnedForm(request.POST, prefix=f"m{case.pk}")
-    if form.is_valid():
-        before = case.status
-        try:
-            decided = after_sale_mark_returned(
-                case=case, actor_id=actor(request), restock=form.restock_choice()
-            )
-        except ApplicationError as exc:
-            moved = _decided_anyway(case, before)
-            if moved is None:
-                form_error(form, exc, {"status": "restock"})
-                return _queue_page(request, community, bound=(case.pk, "returned", form))
-            messages.warning(
-                request,
-                _("%(no)s is marked returned, but its refund could not start: %(reason)s.")
-                % {"no": case.refund_no, "reason": exc.message},
-            )
-        else:
-            _decision_message(request, AfterSale.objects.select_related("order").get(pk=decided.pk))
-        return redirect("console:after_sales", slug=community.slug)
-    return _queue_page(request, community, bound=(case.pk, "returned", form))
+    return _decide(
+        request,
+        community,
+        case,
+        form,
+        "returned",
+        lambda: after_sale_mark_returned(
+            case=case, actor_id=actor(request), restock=form.restock_choice()
+        ),
+        {"status": "restock"},
+    )
 
 
 @require_POST
