@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "quanzi.payments",
     "quanzi.orders",
     "quanzi.distribution",
+    "quanzi.rewards",
     "quanzi.outbox",
     "quanzi.api",
     "quanzi.console",

@@ -149,6 +149,8 @@ class MembershipPlan(models.Model):
     groups = models.ManyToManyField(Group, blank=True, related_name="granted_by")
     discount_percent = models.PositiveSmallIntegerField(default=0)
     member_only_content = models.BooleanField(default=False)
+    # Distributors earn commission on this plan's fees only when the operator says so.
+    commission_enabled = models.BooleanField(default=False)
     # product_grant: the product whose purchase grants this plan.
     product_id = models.BigIntegerField(null=True, blank=True)
     # fee_goods: what the member receives for the fee.

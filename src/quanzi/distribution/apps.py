@@ -6,3 +6,6 @@ class DistributionConfig(AppConfig):
     name = "quanzi.distribution"
     label = "distribution"
     verbose_name = _("Distribution")
+
+    def ready(self) -> None:
+        from quanzi.distribution import jobs, payment_hooks  # noqa: F401
