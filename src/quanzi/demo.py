@@ -40,6 +40,7 @@ from quanzi.communities.services.setup import (
 from quanzi.core import clock
 from quanzi.core.models import Activity, ActivityKind
 from quanzi.core.services.activity import activity_record
+from quanzi.demo_distribution import distribution_load
 from quanzi.demo_shop import shop_load
 from quanzi.members.lifecycle import lifecycle_recompute
 from quanzi.members.models import Member
@@ -193,6 +194,7 @@ def demo_load() -> int:
         for spec in CIRCLES:
             created += _load_circle(spec, rng, start, now, used_phones, bar)
     shop_load(rng, now)
+    distribution_load(rng, now)
     _settle(now)
     return created
 
