@@ -22,3 +22,6 @@ export_sections: dict[str, Callable[[Member], Any]] = {}
 # member ids -> ids of those among them who sit in a core-fans group / hold a KOL seat.
 core_group_members: list[Callable[[list[int]], set[int]]] = []
 kol_seat_holders: list[Callable[[list[int]], set[int]]] = []
+# member ids -> {id: level} that the member holds at least (a growth level earned with
+# crystals); the lifecycle's own level never takes a member below it.
+level_floors: list[Callable[[list[int]], dict[int, str]]] = []

@@ -4,7 +4,8 @@ stage: customer (1 paid order) -> user (>= 2 paid orders, or active 4 of the las
        -> fan (a user who referred someone or contributed) -> iron fan (a fan in a core group,
        active recently, and a repeat buyer). No paid order: no stage yet.
 level: novice -> seed (active 2 of 8 weeks) -> core (active 6 of 8 weeks, in a core group, or
-       5 contributions) -> KOL (holds a KOL seat).
+       5 contributions) -> KOL (holds a KOL seat); never below a growth level the member earned
+       with crystals in any community (``hooks.level_floors``).
 Thresholds are ``settings.QUANZI_LIFECYCLE``.
 """
 
@@ -159,11 +160,13 @@ def lifecycle_recompute(
         ).values_list("pk", flat=True)
     )
     facts = facts_for(ids, now=now)
+    floors = _level_floors(ids)
     changed = {"stage": 0, "level": 0}
     with transaction.atomic():
         for member in Member.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
             f = facts[member.pk]
-            stage, level = stage_for(f), level_for(f)
+            stage = stage_for(f)
+            level = max(level_for(f), floors.get(member.pk, Level.NOVICE), key=_RANK.__getitem__)
             updates = []
             if stage != member.stage:
                 activity_record(
@@ -188,6 +191,19 @@ def lifecycle_recompute(
             if updates:
                 member.save(update_fields=[*updates, "updated_at"])
     return changed
+
+
+_RANK = {level: n for n, level in enumerate(Level.values)}  # novice < seed < core < kol
+
+
+def _level_floors(ids: list[int]) -> dict[int, str]:
+    """The highest level other apps say each member holds at least (earned with crystals)."""
+    floors: dict[int, str] = {}
+    for provider in hooks.level_floors:
+        for pk, level in provider(ids).items():
+            if _RANK.get(level, 0) > _RANK.get(floors.get(pk, Level.NOVICE), 0):
+                floors[pk] = level
+    return floors
 
 
 def lifecycle_recompute_soon(member_id: int) -> None:

@@ -8,4 +8,4 @@ class RewardsConfig(AppConfig):
     verbose_name = _("Rewards")
 
     def ready(self) -> None:
-        from quanzi.rewards import jobs, payment_hooks  # noqa: F401
+        from quanzi.rewards import jobs, member_hooks, order_hooks, payment_hooks  # noqa: F401

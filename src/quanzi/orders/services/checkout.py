@@ -29,6 +29,7 @@ from quanzi.core.models import ActivityKind
 from quanzi.core.money import Money
 from quanzi.core.services.activity import activity_record
 from quanzi.members.models import Member
+from quanzi.orders import discounts
 from quanzi.orders.models import Order, OrderLine, OrderStatus, StockHold
 from quanzi.orders.services.errors import DropClosed, OrderError, WrongState
 from quanzi.orders.services.paying import order_settle_free
@@ -116,13 +117,14 @@ class Quote:
 
 
 def member_discount_percent(member: Member, community: Community) -> int:
-    """The best discount of the member's live memberships in the community (0 without one)."""
+    """The best discount of the member's live memberships in the community and of what other
+    apps give them (a growth level's, see ``discounts``); 0 without one."""
     live = Membership.objects.filter(
         member=member,
         plan__community=community,
         status__in=[MembershipStatus.ACTIVE, MembershipStatus.EXPIRING],
     ).values_list("plan__discount_percent", flat=True)
-    return max(live, default=0)
+    return max(max(live, default=0), discounts.member_discount_percent(member, community))
 
 
 def _whole(value: object, field_name: str, low: int, high: int) -> int:
