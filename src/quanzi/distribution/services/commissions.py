@@ -288,9 +288,10 @@ def commission_mature(commission: Commission, *, now: datetime | None = None) ->
         return _mature_locked(locked, order, moment)
 
 
-def commissions_mature_due(*, now: datetime | None = None, limit: int = 500) -> int:
+def commissions_mature_due(*, now: datetime | None = None, chunk: int = 500) -> int:
     """The maturation job: every pending commission whose return window has closed, each in
-    its own transaction (a worker killed half-way leaves the rest for the next run)."""
+    its own transaction (a worker killed half-way leaves the rest for the next run). Rows are
+    walked in primary-key order, so one that keeps failing (logged) never holds up the rest."""
     moment = now or clock.now()
     done = 0
     windows = set(
@@ -299,18 +300,22 @@ def commissions_mature_due(*, now: datetime | None = None, limit: int = 500) -> 
     due = Q(pk__in=[])
     for days in windows:
         due |= Q(window_days=days, order__received_at__lte=moment - timedelta(days=days))
-    ids = list(
-        Commission.objects.filter(due, status=S.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in ids:
-        try:
-            if commission_mature(Commission(pk=pk), now=moment):
-                done += 1
-        except Exception:  # one bad row must not stop the batch
-            log.exception("commission %s could not mature", pk)
-    return done
+    last = 0
+    while True:
+        ids = list(
+            Commission.objects.filter(due, status=S.PENDING, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:chunk]
+        )
+        if not ids:
+            return done
+        for pk in ids:
+            try:
+                if commission_mature(Commission(pk=pk), now=moment):
+                    done += 1
+            except Exception:  # one bad row must not stop the batch
+                log.exception("commission %s could not mature", pk)
+        last = ids[-1]
 
 
 def commissions_on_refund(order: Order, *, refund_no: str, at: datetime) -> int:

@@ -103,9 +103,9 @@ def _has_bought(community_id: int, member: Member) -> bool:
 def referral_visit(
     *, link: ReferralLink, member: Member | None = None, at: datetime | None = None
 ) -> ReferralTouch | None:
-    """Someone opened ``link``. Counted and logged; a known member other than the sharer also
-    leaves a touch, and may become the sharer's referral. Opening one's own link counts a
-    visit and nothing else."""
+    """Someone opened ``link``: counted and logged. A known member other than the sharer also
+    leaves a touch (see ``referral_touch``); a visitor not yet known is counted now and
+    touched later, when they join or sign in. Opening one's own link counts a visit only."""
     moment = at or clock.now()
     with transaction.atomic():
         ReferralLink.objects.filter(pk=link.pk).update(visits=F("visits") + 1)
@@ -121,8 +121,21 @@ def referral_visit(
             object_id=link.product_id or link.community_id,
             data={"link": link.code, "sharer": link.sharer_id},
         )
-        if member is None or same_person(member.pk, link.sharer_id):
+        if member is None:
             return None
+        return referral_touch(link=link, member=member, at=moment)
+
+
+def referral_touch(
+    *, link: ReferralLink, member: Member, at: datetime | None = None
+) -> ReferralTouch | None:
+    """``member`` opened ``link`` at ``at`` (a visit already counted, perhaps before they were
+    known): the fact attribution reads, and perhaps the sharer's referral of them. Nothing
+    for the sharer's own records."""
+    moment = at or clock.now()
+    if same_person(member.pk, link.sharer_id):
+        return None
+    with transaction.atomic():
         touch = ReferralTouch.objects.create(
             link=link,
             community_id=link.community_id,
@@ -138,6 +151,14 @@ def _refer(link: ReferralLink, member: Member, moment: datetime) -> None:
     """The first sharer to bring a member who has not bought here yet referred them."""
     person = person_of(member.pk)
     if MemberReferral.objects.filter(community_id=link.community_id, member_id=person).exists():
+        return
+    # Someone who already brought others here is no newcomer: counting them as brought by a
+    # later sharer would close a loop (S, brought by U, "bringing" U back) and pay a
+    # downline on its upline's sales.
+    records = [person, *Member.objects.filter(merged_into_id=person).values_list("pk", flat=True)]
+    if MemberReferral.objects.filter(
+        community_id=link.community_id, referrer_id__in=records
+    ).exists():
         return
     if _has_bought(link.community_id, Member.objects.get(pk=person)):
         return

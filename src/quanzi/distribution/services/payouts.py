@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from quanzi.communities.models import Community
@@ -53,14 +53,27 @@ def _member_of(account: LedgerAccount) -> int:
     return int(account.code.split(":")[3])
 
 
-def _next_number(community: Community) -> str:
+def _new_batch(community: Community, note: str, actor_id: int | None, total: int) -> PayoutBatch:
+    """A batch numbered PO<date><n>; a number taken by a concurrent batch a moment ago makes
+    it try the next one."""
     stamp = clock.now().strftime("%Y%m%d")
     count = PayoutBatch.objects.filter(number__startswith=f"PO{stamp}").count()
-    while True:
+    for _attempt in range(20):
         count += 1
-        number = f"PO{stamp}{count:03d}"
-        if not PayoutBatch.objects.filter(number=number).exists():
-            return number
+        try:
+            with transaction.atomic():
+                return PayoutBatch.objects.create(
+                    community=community,
+                    currency=community.currency,
+                    number=f"PO{stamp}{count:03d}",
+                    note=note,
+                    created_at=clock.now(),
+                    created_by_id=actor_id,
+                    total_minor=total,
+                )
+        except IntegrityError:
+            continue
+    raise Conflict(_("Another payout batch is being made; try again."), field="number")
 
 
 def payout_batch_create(
@@ -94,22 +107,21 @@ def payout_batch_create(
                 )
         else:
             wanted = _checked(community, items)
-        batch = PayoutBatch.objects.create(
-            community=community,
-            number=_next_number(community),
-            note=note,
-            created_at=clock.now(),
-            created_by_id=actor_id,
-            total_minor=sum(w.amount_minor for w in wanted),
-        )
+        batch = _new_batch(community, note, actor_id, sum(w.amount_minor for w in wanted))
         for want in wanted:
             item = PayoutItem.objects.create(
                 batch=batch, beneficiary_id=want.member_id, amount_minor=want.amount_minor
             )
             ledger_post(
                 legs=[
-                    Leg(payable_account(community.pk, want.member_id), -want.amount_minor),
-                    Leg(payout_account(community.pk, want.member_id), want.amount_minor),
+                    Leg(
+                        payable_account(community.pk, want.member_id, community.currency),
+                        -want.amount_minor,
+                    ),
+                    Leg(
+                        payout_account(community.pk, want.member_id, community.currency),
+                        want.amount_minor,
+                    ),
                 ],
                 kind="payout.hold",
                 memo=batch.number,
@@ -144,7 +156,10 @@ def _checked(community: Community, items: Sequence[PayoutRequest]) -> list[Payou
         seen.add(item.member_id)
     if errors:
         raise DistributionError(next(iter(errors.values()))[0], fields=errors)
-    accounts = {item.member_id: payable_account(community.pk, item.member_id) for item in items}
+    accounts = {
+        item.member_id: payable_account(community.pk, item.member_id, community.currency)
+        for item in items
+    }
     locked = ledger_accounts_for_update(a.pk for a in accounts.values())
     for i, item in enumerate(items):
         balance = locked[accounts[item.member_id].pk].balance
@@ -189,9 +204,10 @@ def payout_batch_mark_paid(
             ledger_post(
                 legs=[
                     Leg(
-                        payout_account(batch.community_id, item.beneficiary_id), -item.amount_minor
+                        payout_account(batch.community_id, item.beneficiary_id, batch.currency),
+                        -item.amount_minor,
                     ),
-                    Leg(paid_account(batch.community_id), item.amount_minor),
+                    Leg(paid_account(batch.community_id, batch.currency), item.amount_minor),
                 ],
                 kind="payout.paid",
                 memo=batch.number,
@@ -241,10 +257,12 @@ def payout_batch_cancel(
             ledger_post(
                 legs=[
                     Leg(
-                        payout_account(batch.community_id, item.beneficiary_id), -item.amount_minor
+                        payout_account(batch.community_id, item.beneficiary_id, batch.currency),
+                        -item.amount_minor,
                     ),
                     Leg(
-                        payable_account(batch.community_id, item.beneficiary_id), item.amount_minor
+                        payable_account(batch.community_id, item.beneficiary_id, batch.currency),
+                        item.amount_minor,
                     ),
                 ],
                 kind="payout.cancel",
@@ -270,8 +288,11 @@ def payout_batch_cancel(
         return batch
 
 
-def distributor_set_payee(*, distributor: Distributor, name: str, account: str) -> Distributor:
-    """Where the distributor's payouts go: a name and a bank card or WeChat account."""
+def distributor_set_payee(
+    *, distributor: Distributor, name: str, account: str, actor_id: int | None = None
+) -> Distributor:
+    """Where the distributor's payouts go: a name and a bank card or WeChat account, for
+    every role the member holds in the community."""
     name = (name or "").strip()
     account = "".join((account or "").split())
     errors: dict[str, list[str]] = {}
@@ -281,18 +302,22 @@ def distributor_set_payee(*, distributor: Distributor, name: str, account: str) 
         errors["account"] = [_("Give a bank card or WeChat account (4-64 characters).")]
     if errors:
         raise DistributionError(next(iter(errors.values()))[0], fields=errors)
+    masked = f"{account[:2]}****{account[-4:]}"
     with transaction.atomic():
-        distributor = Distributor.objects.select_for_update().get(pk=distributor.pk)
-        distributor.payee_name = name
-        distributor.payee_account_encrypted = encrypt(account)
-        distributor.payee_account_masked = f"{account[:2]}****{account[-4:]}"
-        distributor.save(
-            update_fields=["payee_name", "payee_account_encrypted", "payee_account_masked"]
+        # Payouts go to the person, not the role: every role of theirs here gets the payee.
+        Distributor.objects.filter(
+            community_id=distributor.community_id, member_id=distributor.member_id
+        ).update(
+            payee_name=name,
+            payee_account_encrypted=encrypt(account),
+            payee_account_masked=masked,
         )
+        distributor.refresh_from_db()
         activity_record(
-            kind=ActivityKind.MEMBER,
+            kind=ActivityKind.OPERATOR if actor_id else ActivityKind.MEMBER,
             member_id=distributor.member_id,
             community_id=distributor.community_id,
+            actor_id=actor_id,
             object_type="distributor",
             object_id=distributor.pk,
             data={"action": "payee_set"},

@@ -101,3 +101,25 @@ def commission_rule_create(
             },
         )
         return rule
+
+
+def commission_rule_deactivate(
+    *, rule: CommissionRule, actor_id: int | None = None
+) -> CommissionRule:
+    """Stop a rule paying on sales from now on; what it already earned stays (each commission
+    keeps its own copy of the rule)."""
+    with transaction.atomic():
+        rule = CommissionRule.objects.select_for_update().get(pk=rule.pk)
+        if not rule.active:
+            return rule
+        rule.active = False
+        rule.save(update_fields=["active"])
+        activity_record(
+            kind=ActivityKind.OPERATOR,
+            actor_id=actor_id,
+            community_id=rule.community_id,
+            object_type="commission_rule",
+            object_id=rule.pk,
+            data={"action": "commission_rule_deactivated", "level": rule.level},
+        )
+        return rule

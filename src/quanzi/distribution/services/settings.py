@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from quanzi.communities.models import Community
 from quanzi.core import clock
@@ -15,11 +17,11 @@ from quanzi.core.services.activity import activity_record
 from quanzi.distribution.models import DistributionSettings
 from quanzi.distribution.services.errors import DistributionError
 
-_RANGES: dict[str, tuple[int, int, str]] = {
-    "attribution_days": (1, 90, "An attribution window is 1 to 90 days."),
-    "binding_days": (0, 365, "A customer binding lasts 0 (none) to 365 days."),
-    "return_window_days": (0, 90, "A return window is 0 to 90 days."),
-    "min_payout_minor": (1, 100_000_000, "The smallest payout is at least 1 fen."),
+_RANGES: dict[str, tuple[int, int, Promise]] = {
+    "attribution_days": (1, 90, gettext_lazy("An attribution window is 1 to 90 days.")),
+    "binding_days": (0, 365, gettext_lazy("A customer binding lasts 0 (none) to 365 days.")),
+    "return_window_days": (0, 90, gettext_lazy("A return window is 0 to 90 days.")),
+    "min_payout_minor": (1, 100_000_000, gettext_lazy("The smallest payout is at least 1 fen.")),
 }
 
 
@@ -44,7 +46,7 @@ def distribution_settings_update(
             continue
         low, high, message = _RANGES[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            errors[name] = [_(message)]
+            errors[name] = [str(message)]
     if errors:
         first = next(iter(errors.values()))[0]
         raise DistributionError(first, fields=errors)
