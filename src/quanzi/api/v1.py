@@ -13,9 +13,11 @@ from quanzi.api.auth import operator_auth
 from quanzi.catalog.api import router as catalog_router
 from quanzi.communities.api import router as communities_router
 from quanzi.core.api import router as core_router
+from quanzi.distribution.api import router as distribution_router
 from quanzi.members.api import router as members_router
 from quanzi.orders.api import router as orders_router
 from quanzi.payments.api import router as payments_router
+from quanzi.rewards.api import router as rewards_router
 
 
 class QuanziAPI(NinjaAPI):
@@ -70,3 +72,5 @@ api.add_router("/", communities_router)
 api.add_router("/", catalog_router)
 api.add_router("/", orders_router)
 api.add_router("/", payments_router)
+api.add_router("/", distribution_router)
+api.add_router("/", rewards_router)

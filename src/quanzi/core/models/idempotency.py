@@ -1,7 +1,16 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+
+from quanzi.core import clock
+
+
+def _now() -> datetime:
+    """``clock.now`` looked up when called, so a test's frozen clock stamps the record too."""
+    return clock.now()
 
 
 class IdempotencyRecord(models.Model):
@@ -16,7 +25,8 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True)
     response_body = models.BinaryField(null=True)
     content_type = models.CharField(max_length=100, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Stamped by the clock its expiry is measured against (``idempotency_begin``).
+    created_at = models.DateTimeField(default=_now, db_index=True)
     completed_at = models.DateTimeField(null=True)
 
     class Meta:

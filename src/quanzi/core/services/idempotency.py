@@ -60,7 +60,11 @@ def idempotency_begin(
         try:
             with transaction.atomic():
                 return IdempotencyRecord.objects.create(
-                    user_id=user_id, key=key, method=method, path=path, request_hash=fingerprint
+                    user_id=user_id,
+                    key=key,
+                    method=method,
+                    path=path,
+                    request_hash=fingerprint,
                 )
         except IntegrityError:
             pass
