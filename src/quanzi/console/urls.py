@@ -4,9 +4,11 @@ from quanzi.console import (
     views,
     views_catalog,
     views_communities,
+    views_distribution,
     views_members,
     views_orders,
     views_outbox,
+    views_rewards,
 )
 
 app_name = "console"
@@ -134,4 +136,114 @@ urlpatterns = [
         views_orders.after_sale_reject_view,
         name="after_sale_reject",
     ),
+    # Distribution
+    path("distribution/", views_distribution.distribution_home, name="distribution_home"),
+    path(
+        "distribution/<slug:slug>/",
+        views_distribution.distribution_overview,
+        name="distribution",
+    ),
+    path(
+        "distribution/<slug:slug>/applications/",
+        views_distribution.distribution_applications,
+        name="distribution_applications",
+    ),
+    path(
+        "distribution/<slug:slug>/distributors/<int:pk>/<str:action>/",
+        views_distribution.distributor_decide,
+        name="distributor_decide",
+    ),
+    path(
+        "distribution/<slug:slug>/rules/",
+        views_distribution.distribution_rules,
+        name="distribution_rules",
+    ),
+    path(
+        "distribution/<slug:slug>/rules/<int:pk>/deactivate/",
+        views_distribution.commission_rule_deactivate_view,
+        name="commission_rule_deactivate",
+    ),
+    path(
+        "distribution/<slug:slug>/settings/",
+        views_distribution.distribution_settings_view,
+        name="distribution_settings",
+    ),
+    path(
+        "distribution/<slug:slug>/commissions/",
+        views_distribution.distribution_commissions,
+        name="distribution_commissions",
+    ),
+    path(
+        "distribution/<slug:slug>/payouts/",
+        views_distribution.distribution_payouts,
+        name="distribution_payouts",
+    ),
+    path(
+        "distribution/<slug:slug>/payouts/new/",
+        views_distribution.payout_new,
+        name="distribution_payout_new",
+    ),
+    path(
+        "distribution/<slug:slug>/payouts/<str:number>/",
+        views_distribution.payout_detail,
+        name="distribution_payout",
+    ),
+    path(
+        "distribution/<slug:slug>/payouts/<str:number>/export/",
+        views_distribution.payout_export,
+        name="distribution_payout_export",
+    ),
+    path(
+        "distribution/<slug:slug>/payouts/<str:number>/paid/",
+        views_distribution.payout_paid,
+        name="distribution_payout_paid",
+    ),
+    path(
+        "distribution/<slug:slug>/payouts/<str:number>/cancel/",
+        views_distribution.payout_cancel,
+        name="distribution_payout_cancel",
+    ),
+    # Crystals
+    path("crystals/", views_rewards.crystals_home, name="crystals_home"),
+    path("crystals/<slug:slug>/", views_rewards.crystals_overview, name="crystals"),
+    path("crystals/<slug:slug>/rules/", views_rewards.crystals_rules, name="crystals_rules"),
+    path(
+        "crystals/<slug:slug>/rules/<str:action>/",
+        views_rewards.crystal_rule_save,
+        name="crystal_rule_save",
+    ),
+    path("crystals/<slug:slug>/rewards/", views_rewards.crystal_rewards, name="crystal_rewards"),
+    path(
+        "crystals/<slug:slug>/rewards/<int:pk>/",
+        views_rewards.crystal_reward_edit,
+        name="crystal_reward_edit",
+    ),
+    path(
+        "crystals/<slug:slug>/redemptions/",
+        views_rewards.crystal_redemptions,
+        name="crystal_redemptions",
+    ),
+    path(
+        "crystals/<slug:slug>/redemptions/<int:pk>/fulfil/",
+        views_rewards.redemption_fulfil_view,
+        name="redemption_fulfil",
+    ),
+    path(
+        "crystals/<slug:slug>/redemptions/<int:pk>/cancel/",
+        views_rewards.redemption_cancel_view,
+        name="redemption_cancel",
+    ),
+    path("crystals/<slug:slug>/levels/", views_rewards.crystal_levels, name="crystal_levels"),
+    path(
+        "crystals/<slug:slug>/contributors/",
+        views_rewards.crystal_contributors,
+        name="crystal_contributors",
+    ),
+    path("crystals/<slug:slug>/award/", views_rewards.crystal_award, name="crystal_award"),
+    path(
+        "crystals/<slug:slug>/cash-reward/",
+        views_rewards.crystal_cash_reward,
+        name="crystal_cash_reward",
+    ),
+    path("crystals/<slug:slug>/perk/", views_rewards.crystal_perk, name="crystal_perk"),
 ]
