@@ -280,12 +280,13 @@ def test_me_without_a_session_explains_the_personal_link(client: Any, db: None) 
     assert 'id="signed-out"' in response.content.decode()
 
 
-def test_me_and_orders_tabs_are_enabled(client: Any, db: None) -> None:
+def test_me_orders_and_crystals_tabs_are_enabled(client: Any, db: None) -> None:
     body = client.get("/m/").content.decode()
 
     assert 'href="/m/me/"' in body
     assert 'href="/m/orders/"' in body
-    assert body.count('aria-disabled="true"') == 1  # crystals, still to come
+    assert 'href="/m/crystals/"' in body
+    assert 'aria-disabled="true"' not in body
 
 
 def test_tampered_or_expired_link_is_410(client: Any, db: None, monkeypatch: Any) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quanzi.h5 import views, views_shop
+from quanzi.h5 import views, views_share, views_shop
 
 app_name = "h5"
 urlpatterns = [
@@ -8,7 +8,8 @@ urlpatterns = [
     path("privacy/", views.privacy, name="privacy"),
     path("i/<str:code>/", views.invitation, name="invitation"),
     path("i/<str:code>/joined/", views.joined, name="joined"),
-    path("login/<str:token>/", views.login, name="login"),
+    # Signing in also turns the links this phone opened before into the member's visits.
+    path("login/<str:token>/", views_share.login, name="login"),
     path("logout/", views.logout, name="logout"),
     path("me/", views.me, name="me"),
     # The shop: browsing, group-buys, checkout and paying.
@@ -36,5 +37,17 @@ urlpatterns = [
         "o/<str:number>/cases/<int:case_id>/withdraw/",
         views_shop.case_withdraw,
         name="case_withdraw",
+    ),
+    # Sharing: a sharer's link, its poster, my links, my earnings, crystals.
+    path("r/<str:code>/", views_share.referral, name="referral"),
+    path("r/<str:code>/poster.png", views_share.referral_poster, name="referral_poster"),
+    path("crystals/", views_share.circles, name="circles"),
+    path("c/<slug:slug>/share/", views_share.share, name="share"),
+    path("c/<slug:slug>/earnings/", views_share.earnings, name="earnings"),
+    path("c/<slug:slug>/crystals/", views_share.crystals, name="crystals"),
+    path(
+        "c/<slug:slug>/crystals/redeem/<int:pk>/",
+        views_share.crystals_redeem,
+        name="crystals_redeem",
     ),
 ]
