@@ -41,6 +41,7 @@ from quanzi.core import clock
 from quanzi.core.models import Activity, ActivityKind
 from quanzi.core.services.activity import activity_record
 from quanzi.demo_distribution import distribution_load
+from quanzi.demo_rewards import rewards_load, rewards_setup
 from quanzi.demo_shop import shop_load
 from quanzi.members.lifecycle import lifecycle_recompute
 from quanzi.members.models import Member
@@ -193,8 +194,10 @@ def demo_load() -> int:
     with tqdm(total=total, desc="Demo hub", unit="member") as bar:
         for spec in CIRCLES:
             created += _load_circle(spec, rng, start, now, used_phones, bar)
+    rewards_setup(now)
     shop_load(rng, now)
     distribution_load(rng, now)
+    rewards_load(rng, now)
     _settle(now)
     return created
 
