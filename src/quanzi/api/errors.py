@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -90,6 +91,12 @@ def install(api: NinjaAPI) -> None:
         return error_response(404, "not_found", _("Not found."))
 
     def unexpected(request: HttpRequest, exc: Any) -> HttpResponse:
+        if isinstance(exc, ValueError | DataError) and "NUL" in str(exc):
+            # psycopg refuses NUL in text before anything is sent: a bad input, not our fault.
+            # Endpoints that check their text name the field; this is the backstop for the rest.
+            return error_response(
+                422, "invalid", _("Text may not contain the NUL character (\\u0000).")
+            )
         log.exception("unhandled API error on %s %s", request.method, request.path)
         return JsonResponse(
             error_body("server_error", _("Something went wrong on our side; nothing was changed.")),

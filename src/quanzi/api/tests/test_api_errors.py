@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from quanzi.core.models import Activity
@@ -219,3 +220,22 @@ def test_a_bad_filter_is_422_naming_the_field(api: Any) -> None:
 
     assert response.status_code == 422
     assert list(_error(response)["fields"]) == ["since"]
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="SQLite stores NUL; PostgreSQL refuses it in text",
+)
+def test_a_nul_character_postgresql_cannot_store_is_422_not_a_server_error(api: Any) -> None:
+    from quanzi.members.models import Member
+
+    before = Member.objects.count()
+
+    escaped = api.post("/api/v1/members", '{"display_name": "阿\\u0000芳"}')
+    query = api.get("/api/v1/members?q=%00")
+
+    for response in (escaped, query):
+        assert response.status_code == 422, response.content
+        assert response.json()["error"]["code"] == "invalid"
+        assert "NUL" in response.json()["error"]["message"]
+    assert Member.objects.count() == before
