@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from quanzi.communities.models import Community
 from quanzi.console.charts import FONT
 from quanzi.console.commerce import choose_community, community_or_404
+from quanzi.console.leaderboard import PERIODS, period_days, ranked
 from quanzi.console.views import operator_required
 from quanzi.console.views_distribution._common import URL_NAME, money, names, page, respond, totals
 from quanzi.core import clock
@@ -28,8 +29,6 @@ from quanzi.distribution.models import (
     OrderAttribution,
 )
 
-PERIODS = (7, 30, 90)
-DEFAULT_PERIOD = 30
 WEEKS = 12
 LEADERS = 10
 LEVEL_COLOURS: dict[int, str] = {1: "#0e7c66", 2: "#f59f00"}
@@ -187,7 +186,6 @@ def _leaders(community: Community, days: int) -> dict[str, list[dict[str, Any]]]
     roles = _roles(community, ids)
 
     def rows(found: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-        top = max((int(r["value"]) for r in found), default=0)
         return [
             {
                 "rank": i,
@@ -196,9 +194,9 @@ def _leaders(community: Community, days: int) -> dict[str, list[dict[str, Any]]]
                 "roles": roles.get(r[key], []),
                 "value": money(int(r["value"]), community),
                 "count": r["count"],
-                "share": round(int(r["value"]) * 100 / top) if top else 0,
+                "share": share,
             }
-            for i, r in enumerate(found, start=1)
+            for i, r, share in ranked(found, lambda r: int(r["value"]))
         ]
 
     return {
@@ -217,12 +215,7 @@ def distribution_home(request: HttpRequest) -> HttpResponse:
 @operator_required
 def distribution_overview(request: HttpRequest, slug: str) -> HttpResponse:
     community = community_or_404(request, slug)
-    try:
-        days = int(request.GET.get("days", DEFAULT_PERIOD))
-    except ValueError:
-        days = DEFAULT_PERIOD
-    if days not in PERIODS:
-        days = DEFAULT_PERIOD
+    days = period_days(request)
     figure = _figure(community)
     context = {
         **page(community, "overview"),

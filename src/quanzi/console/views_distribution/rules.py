@@ -15,7 +15,7 @@ from quanzi.catalog import selectors as catalog
 from quanzi.catalog.models import Product
 from quanzi.communities.models import Community
 from quanzi.console.commerce import actor, community_or_404
-from quanzi.console.feedback import form_error
+from quanzi.console.feedback import form_saved
 from quanzi.console.forms_distribution import CommissionRuleForm, DistributionSettingsForm
 from quanzi.console.views import operator_required
 from quanzi.console.views_distribution._common import money, page, respond, rule_rate
@@ -108,8 +108,10 @@ def distribution_rules(request: HttpRequest, slug: str) -> HttpResponse:
         product = None
         if data["product"] is not None:
             product = next((p for p in _products(community) if p.pk == data["product"]), None)
-        try:
-            rule = rule_services.commission_rule_create(
+        done = form_saved(
+            request,
+            form,
+            lambda: rule_services.commission_rule_create(
                 community=community,
                 kind=data["kind"],
                 percent_bp=form.percent_bp,
@@ -119,19 +121,20 @@ def distribution_rules(request: HttpRequest, slug: str) -> HttpResponse:
                 product=product,
                 category=data["category"],
                 actor_id=actor(request),
-            )
-        except ApplicationError as exc:
-            form_error(form, exc, RULE_ALIASES)
-        else:
-            messages.success(
-                request,
+            ),
+            success=lambda rule: (
                 _("Rule saved: %(who)s earns %(rate)s.")
                 % {
                     "who": CommissionLevel(rule.level).label,
                     "rate": rule_rate(rule, community),
-                },
-            )
-            return redirect("console:distribution_rules", slug=community.slug)
+                }
+            ),
+            to="console:distribution_rules",
+            aliases=RULE_ALIASES,
+            slug=community.slug,
+        )
+        if done is not None:
+            return done
     return _rules_page(request, community, rule_form=form)
 
 
@@ -160,13 +163,17 @@ def distribution_settings_view(request: HttpRequest, slug: str) -> HttpResponse:
     community = community_or_404(request, slug)
     form = _settings_form(community, request.POST)
     if form.is_valid():
-        try:
-            distribution_settings_update(
+        done = form_saved(
+            request,
+            form,
+            lambda: distribution_settings_update(
                 community=community, actor_id=actor(request), **form.changes()
-            )
-        except ApplicationError as exc:
-            form_error(form, exc, SETTINGS_ALIASES)
-        else:
-            messages.success(request, _("Distribution terms are saved."))
-            return redirect("console:distribution_rules", slug=community.slug)
+            ),
+            success=_("Distribution terms are saved."),
+            to="console:distribution_rules",
+            aliases=SETTINGS_ALIASES,
+            slug=community.slug,
+        )
+        if done is not None:
+            return done
     return _rules_page(request, community, settings_form=form)

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 from quanzi.communities.models import Community
 from quanzi.console.commerce import actor, community_or_404
-from quanzi.console.feedback import form_error
+from quanzi.console.feedback import form_error, form_saved
 from quanzi.console.forms_distribution import (
     CommissionFilterForm,
     PayoutCancelForm,
@@ -267,17 +267,18 @@ def payout_paid(request: HttpRequest, slug: str, number: str) -> HttpResponse:
     batch = _batch_or_404(community, number)
     form = PayoutPaidForm(request.POST)
     if form.is_valid():
-        try:
-            payout_batch_mark_paid(batch=batch, actor_id=actor(request))
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("Batch %(number)s is paid: %(total)s left as commission.")
-                % {"number": batch.number, "total": money(batch.total_minor, community)},
-            )
-            return redirect("console:distribution_payout", slug=community.slug, number=number)
+        done = form_saved(
+            request,
+            form,
+            lambda: payout_batch_mark_paid(batch=batch, actor_id=actor(request)),
+            success=_("Batch %(number)s is paid: %(total)s left as commission.")
+            % {"number": batch.number, "total": money(batch.total_minor, community)},
+            to="console:distribution_payout",
+            slug=community.slug,
+            number=number,
+        )
+        if done is not None:
+            return done
     return _batch_page(request, community, batch, paid_form=form)
 
 
@@ -288,19 +289,20 @@ def payout_cancel(request: HttpRequest, slug: str, number: str) -> HttpResponse:
     batch = _batch_or_404(community, number)
     form = PayoutCancelForm(request.POST)
     if form.is_valid():
-        try:
-            payout_batch_cancel(
+        done = form_saved(
+            request,
+            form,
+            lambda: payout_batch_cancel(
                 batch=batch, reason=form.cleaned_data["reason"], actor_id=actor(request)
-            )
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("Batch %(number)s is cancelled; every amount is back in its payable balance.")
-                % {"number": batch.number},
-            )
-            return redirect("console:distribution_payout", slug=community.slug, number=number)
+            ),
+            success=_("Batch %(number)s is cancelled; every amount is back in its payable balance.")
+            % {"number": batch.number},
+            to="console:distribution_payout",
+            slug=community.slug,
+            number=number,
+        )
+        if done is not None:
+            return done
     return _batch_page(request, community, batch, cancel_form=form)
 
 

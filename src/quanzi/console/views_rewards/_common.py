@@ -13,8 +13,6 @@ from quanzi.console.commerce import commerce_context
 from quanzi.rewards.models import Redemption, RedemptionStatus
 
 URL_NAME = "console:crystals"
-PERIODS = (7, 30, 90)
-DEFAULT_PERIOD = 30
 MAX_ROWS = 100
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -183,51 +184,66 @@ def _redemption_or_404(community: Community, pk: int) -> Redemption:
     return found
 
 
-@require_POST
-@operator_required
-def redemption_fulfil_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def _redemption_step(
+    request: HttpRequest,
+    slug: str,
+    pk: int,
+    step: str,
+    write: Callable[[Redemption, dict[str, Any]], object],
+    success: Callable[[Redemption], str],
+) -> HttpResponse:
+    """Fulfil or cancel one redemption from its row's form. A refusal (say, closed meanwhile
+    in another tab) is said above the list, since the row's forms may no longer apply."""
     community = community_or_404(request, slug)
     redemption = _redemption_or_404(community, pk)
-    form = RedemptionFulfilForm(request.POST, prefix=f"f{redemption.pk}")
+    form_class = RedemptionFulfilForm if step == "fulfil" else RedemptionCancelForm
+    form = form_class(request.POST, prefix=f"{step[0]}{redemption.pk}")
     if form.is_valid():
         try:
-            redemption_fulfil(
-                redemption=redemption, note=form.cleaned_data["note"], actor_id=actor(request)
-            )
+            write(redemption, form.cleaned_data)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return _redemptions_page(request, community, status=exc.status)
-        messages.success(
-            request,
-            _("%(code)s is handed over to %(name)s.")
-            % {"code": redemption.code, "name": redemption.member.display_name},
-        )
+        messages.success(request, success(redemption))
         return redirect("console:crystal_redemptions", slug=community.slug)
-    return _redemptions_page(request, community, bound=(redemption.pk, "fulfil", form))
+    return _redemptions_page(request, community, bound=(redemption.pk, step, form))
+
+
+@require_POST
+@operator_required
+def redemption_fulfil_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    return _redemption_step(
+        request,
+        slug,
+        pk,
+        "fulfil",
+        lambda redemption, data: redemption_fulfil(
+            redemption=redemption, note=data["note"], actor_id=actor(request)
+        ),
+        lambda redemption: (
+            _("%(code)s is handed over to %(name)s.")
+            % {"code": redemption.code, "name": redemption.member.display_name}
+        ),
+    )
 
 
 @require_POST
 @operator_required
 def redemption_cancel_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    community = community_or_404(request, slug)
-    redemption = _redemption_or_404(community, pk)
-    form = RedemptionCancelForm(request.POST, prefix=f"c{redemption.pk}")
-    if form.is_valid():
-        try:
-            redemption_cancel(
-                redemption=redemption, reason=form.cleaned_data["reason"], actor_id=actor(request)
-            )
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return _redemptions_page(request, community, status=exc.status)
-        messages.success(
-            request,
+    return _redemption_step(
+        request,
+        slug,
+        pk,
+        "cancel",
+        lambda redemption, data: redemption_cancel(
+            redemption=redemption, reason=data["reason"], actor_id=actor(request)
+        ),
+        lambda redemption: (
             _("%(code)s is cancelled; %(n)s crystals are back with %(name)s.")
             % {
                 "code": redemption.code,
                 "n": redemption.crystals,
                 "name": redemption.member.display_name,
-            },
-        )
-        return redirect("console:crystal_redemptions", slug=community.slug)
-    return _redemptions_page(request, community, bound=(redemption.pk, "cancel", form))
+            }
+        ),
+    )

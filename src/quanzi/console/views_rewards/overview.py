@@ -6,28 +6,24 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.contrib import messages
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from quanzi.communities.models import Community
 from quanzi.console.commerce import actor, choose_community, community_or_404
-from quanzi.console.feedback import form_error
+from quanzi.console.feedback import form_saved
 from quanzi.console.forms_rewards import RULED_ACTIONS, CrystalRuleForm, RewardSettingsForm
+from quanzi.console.leaderboard import PERIODS, period_days, ranked
 from quanzi.console.views import operator_required
 from quanzi.console.views_rewards._common import (
-    DEFAULT_PERIOD,
-    PERIODS,
     URL_NAME,
     failed,
     page,
     respond,
 )
 from quanzi.core import clock
-from quanzi.core.errors import ApplicationError
 from quanzi.core.models import LedgerAccount
 from quanzi.members.models import Level
 from quanzi.rewards import selectors as rewards
@@ -87,16 +83,15 @@ def _leaders(community: Community, days: int) -> list[dict[str, Any]]:
         ).values_list("member_id", "level")
     )
     badges = dict(GrowthLevel.objects.filter(community=community).values_list("level", "badge"))
-    top = max((r.crystals for r in rows), default=0)
     return [
         {
             "rank": i,
             "row": r,
             "level": Level(levels.get(r.member_id, Level.NOVICE)).label,
             "badge": badges.get(levels.get(r.member_id, Level.NOVICE), ""),
-            "share": round(r.crystals * 100 / top) if top else 0,
+            "share": share,
         }
-        for i, r in enumerate(rows, start=1)
+        for i, r, share in ranked(rows, lambda r: r.crystals)
     ]
 
 
@@ -110,12 +105,7 @@ def crystals_home(request: HttpRequest) -> HttpResponse:
 @operator_required
 def crystals_overview(request: HttpRequest, slug: str) -> HttpResponse:
     community = community_or_404(request, slug)
-    try:
-        days = int(request.GET.get("days", DEFAULT_PERIOD))
-    except ValueError:
-        days = DEFAULT_PERIOD
-    if days not in PERIODS:
-        days = DEFAULT_PERIOD
+    days = period_days(request)
     recent = (
         CrystalGrant.objects.filter(community=community)
         .select_related("member")
@@ -196,15 +186,18 @@ def crystals_rules(request: HttpRequest, slug: str) -> HttpResponse:
         return _rules_page(request, community)
     form = RewardSettingsForm(request.POST)
     if form.is_valid():
-        try:
-            reward_settings_update(
+        done = form_saved(
+            request,
+            form,
+            lambda: reward_settings_update(
                 community=community, actor_id=actor(request), **form.cleaned_data
-            )
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, _("Crystal terms are saved."))
-            return redirect("console:crystals_rules", slug=community.slug)
+            ),
+            success=_("Crystal terms are saved."),
+            to="console:crystals_rules",
+            slug=community.slug,
+        )
+        if done is not None:
+            return done
     return _rules_page(request, community, settings_form=form)
 
 
@@ -217,8 +210,10 @@ def crystal_rule_save(request: HttpRequest, slug: str, action: str) -> HttpRespo
     form = CrystalRuleForm(request.POST, prefix=action)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            crystal_rule_set(
+        done = form_saved(
+            request,
+            form,
+            lambda: crystal_rule_set(
                 community=community,
                 action=action,
                 amount=data["amount"],
@@ -226,14 +221,12 @@ def crystal_rule_save(request: HttpRequest, slug: str, action: str) -> HttpRespo
                 weekly_cap=data["weekly_cap"],
                 active=data["active"],
                 actor_id=actor(request),
-            )
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("%(action)s: %(n)s crystals, saved.")
-                % {"action": CrystalAction(action).label, "n": data["amount"]},
-            )
-            return redirect("console:crystals_rules", slug=community.slug)
+            ),
+            success=_("%(action)s: %(n)s crystals, saved.")
+            % {"action": CrystalAction(action).label, "n": data["amount"]},
+            to="console:crystals_rules",
+            slug=community.slug,
+        )
+        if done is not None:
+            return done
     return _rules_page(request, community, bound=(action, form))

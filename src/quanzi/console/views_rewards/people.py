@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from quanzi.communities import selectors as communities
 from quanzi.communities.models import Community
 from quanzi.console.commerce import actor, community_or_404
-from quanzi.console.feedback import form_error
+from quanzi.console.feedback import form_saved
 from quanzi.console.forms_rewards import (
     AwardForm,
     CashRewardForm,
@@ -22,7 +20,6 @@ from quanzi.console.forms_rewards import (
 )
 from quanzi.console.views import operator_required
 from quanzi.console.views_rewards._common import failed, page, respond
-from quanzi.core.errors import ApplicationError
 from quanzi.core.money import Money
 from quanzi.members.models import Level, Member
 from quanzi.rewards.models import CrystalAction, CrystalGrant, GrowthLevel, MemberLevel, Redemption
@@ -52,8 +49,10 @@ def crystal_levels(request: HttpRequest, slug: str) -> HttpResponse:
         group = None
         if data["group"] is not None:
             group = communities.group_list(community=community).filter(pk=data["group"]).first()
-        try:
-            found = growth_level_set(
+        done = form_saved(
+            request,
+            form,
+            lambda: growth_level_set(
                 community=community,
                 level=data["level"],
                 min_earned=data["min_earned"],
@@ -61,16 +60,16 @@ def crystal_levels(request: HttpRequest, slug: str) -> HttpResponse:
                 group=group,
                 badge=data["badge"],
                 actor_id=actor(request),
-            )
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(
-                request,
+            ),
+            success=lambda found: (
                 _("%(level)s is reached at %(n)s crystals earned; members' levels are updated.")
-                % {"level": Level(found.level).label, "n": found.min_earned},
-            )
-            return redirect("console:crystal_levels", slug=community.slug)
+                % {"level": Level(found.level).label, "n": found.min_earned}
+            ),
+            to="console:crystal_levels",
+            slug=community.slug,
+        )
+        if done is not None:
+            return done
     levels = {
         g.level: g for g in GrowthLevel.objects.filter(community=community).select_related("group")
     }
@@ -140,8 +139,10 @@ def crystal_award(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         member: Member = data["member"]
-        try:
-            grant = crystals_earn(
+        done = form_saved(
+            request,
+            form,
+            lambda: crystals_earn(
                 community=community,
                 member=member,
                 action=CrystalAction.MANUAL,
@@ -150,16 +151,16 @@ def crystal_award(request: HttpRequest, slug: str) -> HttpResponse:
                 note=data["note"],
                 actor_id=actor(request),
                 strict=True,
-            )
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            given = grant.amount if grant is not None else 0
-            messages.success(
-                request,
-                _("%(name)s received %(n)s crystals.") % {"name": member.display_name, "n": given},
-            )
-            return redirect("console:crystal_contributors", slug=community.slug)
+            ),
+            success=lambda grant: (
+                _("%(name)s received %(n)s crystals.")
+                % {"name": member.display_name, "n": grant.amount if grant is not None else 0}
+            ),
+            to="console:crystal_contributors",
+            slug=community.slug,
+        )
+        if done is not None:
+            return done
     return _contributors_page(request, community, award=form)
 
 
@@ -171,27 +172,28 @@ def crystal_cash_reward(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         member: Member = data["member"]
-        try:
-            cash_reward_grant(
+        done = form_saved(
+            request,
+            form,
+            lambda: cash_reward_grant(
                 community=community,
                 member=member,
                 amount_minor=data["amount"],
                 reason=data["reason"],
                 actor_id=actor(request),
                 idempotency_key=f"console:{data['token']}",
-            )
-        except ApplicationError as exc:
-            form_error(form, exc, {"amount_minor": "amount"})
-        else:
-            messages.success(
-                request,
-                _("%(amount)s for %(name)s is payable; it leaves with the next payout batch.")
-                % {
-                    "amount": Money(data["amount"], community.currency),
-                    "name": member.display_name,
-                },
-            )
-            return redirect("console:crystal_contributors", slug=community.slug)
+            ),
+            success=_("%(amount)s for %(name)s is payable; it leaves with the next payout batch.")
+            % {
+                "amount": Money(data["amount"], community.currency),
+                "name": member.display_name,
+            },
+            to="console:crystal_contributors",
+            aliases={"amount_minor": "amount"},
+            slug=community.slug,
+        )
+        if done is not None:
+            return done
     return _contributors_page(request, community, cash=form)
 
 
@@ -203,21 +205,23 @@ def crystal_perk(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         member: Member = data["member"]
-        try:
-            given = perk_grant(
+        done = form_saved(
+            request,
+            form,
+            lambda: perk_grant(
                 community=community,
                 member=member,
                 name=data["name"],
                 note=data["note"],
                 actor_id=actor(request),
-            )
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(
-                request,
+            ),
+            success=lambda given: (
                 _("“%(perk)s” for %(name)s is in the redemptions to hand over (code %(code)s).")
-                % {"perk": given.name, "name": member.display_name, "code": given.code},
-            )
-            return redirect("console:crystal_contributors", slug=community.slug)
+                % {"perk": given.name, "name": member.display_name, "code": given.code}
+            ),
+            to="console:crystal_contributors",
+            slug=community.slug,
+        )
+        if done is not None:
+            return done
     return _contributors_page(request, community, perk=form)

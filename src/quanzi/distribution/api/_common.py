@@ -1,11 +1,13 @@
-"""What the distribution API modules share: look-ups that answer 404 naming the field, bounds."""
+"""What the distribution API modules share: look-ups that answer 404 naming the field, bounds,
+list filters."""
 
 # No ``from __future__ import annotations``: Ninja resolves a handler's annotations in the
 # globals of the function it registers (see quanzi.core.api).
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import field_validator
@@ -29,6 +31,15 @@ class In(Schema):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("may not contain the NUL character")
         return value
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def matching(qs: QuerySet[_M], **values: Any) -> QuerySet[_M]:
+    """The rows equal to every filter the client sent; a filter left out (None) keeps all."""
+    sent = {name: value for name, value in values.items() if value is not None}
+    return qs.filter(**sent) if sent else qs
 
 
 def path_text(value: str, limit: int) -> str:

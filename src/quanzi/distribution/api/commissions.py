@@ -17,7 +17,7 @@ from pydantic import field_validator
 from quanzi.api.pagination import Page
 from quanzi.api.schemas import ERRORS
 from quanzi.catalog.api._common import community_by_id
-from quanzi.distribution.api._common import BIGINT, In, member_by_id, one_of
+from quanzi.distribution.api._common import BIGINT, In, matching, member_by_id, one_of
 from quanzi.distribution.models import (
     Commission,
     CommissionStatus,
@@ -132,12 +132,12 @@ def commission_list(
 ) -> dict[str, Any]:
     """Commissions, newest first."""
     qs = Commission.objects.select_related("order").order_by("-accrued_at", "-pk")
-    if filters.community_id is not None:
-        qs = qs.filter(community_id=filters.community_id)
-    if filters.beneficiary_id is not None:
-        qs = qs.filter(beneficiary_id=filters.beneficiary_id)
-    if filters.status is not None:
-        qs = qs.filter(status=filters.status)
+    qs = matching(
+        qs,
+        community_id=filters.community_id,
+        beneficiary_id=filters.beneficiary_id,
+        status=filters.status,
+    )
     if filters.order.strip():
         qs = qs.filter(order__number=filters.order.strip())
     if filters.level is not None:

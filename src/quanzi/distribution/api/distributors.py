@@ -25,6 +25,7 @@ from quanzi.distribution.api._common import (
     distributor_by_id,
     fields_as_sent,
     masked_name,
+    matching,
     member_by_id,
     one_of,
 )
@@ -140,14 +141,13 @@ def distributor_list(
 ) -> dict[str, Any]:
     """Distributors, newest application first."""
     qs = Distributor.objects.select_related("member").order_by("-applied_at", "-pk")
-    if filters.community_id is not None:
-        qs = qs.filter(community_id=filters.community_id)
-    if filters.member_id is not None:
-        qs = qs.filter(member_id=filters.member_id)
-    if filters.status is not None:
-        qs = qs.filter(status=filters.status)
-    if filters.role is not None:
-        qs = qs.filter(role=filters.role)
+    qs = matching(
+        qs,
+        community_id=filters.community_id,
+        member_id=filters.member_id,
+        status=filters.status,
+        role=filters.role,
+    )
     paged = Page().paginate_queryset(qs, page, request)
     paged["items"] = [distributor_out(d) for d in paged["items"]]
     return paged

@@ -30,6 +30,7 @@ from quanzi.distribution.api._common import (
     batch_by_number,
     fields_as_sent,
     masked_name,
+    matching,
     one_of,
 )
 from quanzi.distribution.models import Distributor, PayoutBatch, PayoutItem, PayoutStatus
@@ -184,10 +185,7 @@ def payout_list(
 ) -> dict[str, Any]:
     """Payout batches, newest first."""
     qs = PayoutBatch.objects.annotate(item_count=Count("items")).order_by("-created_at", "-pk")
-    if filters.community_id is not None:
-        qs = qs.filter(community_id=filters.community_id)
-    if filters.status is not None:
-        qs = qs.filter(status=filters.status)
+    qs = matching(qs, community_id=filters.community_id, status=filters.status)
     paged = Page().paginate_queryset(qs, page, request)
     paged["items"] = [batch_out(batch) for batch in paged["items"]]
     return paged

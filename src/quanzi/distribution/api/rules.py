@@ -14,7 +14,7 @@ from quanzi.api.pagination import Page
 from quanzi.api.schemas import ERRORS
 from quanzi.catalog.api._common import community_by_id, product_by_id
 from quanzi.core.errors import NotFound
-from quanzi.distribution.api._common import BIGINT, In, fields_as_sent, one_of
+from quanzi.distribution.api._common import BIGINT, In, fields_as_sent, matching, one_of
 from quanzi.distribution.models import CommissionKind, CommissionRule, DistributorRole
 from quanzi.distribution.services import rules as service
 
@@ -96,10 +96,7 @@ def commission_rule_list(
     product, then category, then the whole community; a rule for the role before one for
     every role."""
     qs = CommissionRule.objects.order_by("community_id", "level", "pk")
-    if filters.community_id is not None:
-        qs = qs.filter(community_id=filters.community_id)
-    if filters.active is not None:
-        qs = qs.filter(active=filters.active)
+    qs = matching(qs, community_id=filters.community_id, active=filters.active)
     paged = Page().paginate_queryset(qs, page, request)
     paged["items"] = [rule_out(rule) for rule in paged["items"]]
     return paged

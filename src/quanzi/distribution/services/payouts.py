@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -76,6 +77,30 @@ def _new_batch(community: Community, note: str, actor_id: int | None, total: int
     raise Conflict(_("Another payout batch is being made; try again."), field="number")
 
 
+def _move(
+    batch: PayoutBatch,
+    item: PayoutItem,
+    *,
+    step: str,
+    source: LedgerAccount,
+    target: LedgerAccount,
+    actor_id: int | None,
+    occurred_at: datetime | None = None,
+) -> None:
+    """One step of an item's way (``hold``, ``paid`` or ``cancel``): its amount leaves
+    ``source`` for ``target``, once per item and step however often it is retried."""
+    ledger_post(
+        legs=[Leg(source, -item.amount_minor), Leg(target, item.amount_minor)],
+        kind=f"payout.{step}",
+        memo=batch.number,
+        idempotency_key=f"payout:{item.pk}:{step}",
+        actor_id=actor_id,
+        object_type="payout_item",
+        object_id=item.pk,
+        occurred_at=occurred_at,
+    )
+
+
 def payout_batch_create(
     *,
     community: Community,
@@ -112,23 +137,13 @@ def payout_batch_create(
             item = PayoutItem.objects.create(
                 batch=batch, beneficiary_id=want.member_id, amount_minor=want.amount_minor
             )
-            ledger_post(
-                legs=[
-                    Leg(
-                        payable_account(community.pk, want.member_id, community.currency),
-                        -want.amount_minor,
-                    ),
-                    Leg(
-                        payout_account(community.pk, want.member_id, community.currency),
-                        want.amount_minor,
-                    ),
-                ],
-                kind="payout.hold",
-                memo=batch.number,
-                idempotency_key=f"payout:{item.pk}:hold",
+            _move(
+                batch,
+                item,
+                step="hold",
+                source=payable_account(community.pk, want.member_id, community.currency),
+                target=payout_account(community.pk, want.member_id, community.currency),
                 actor_id=actor_id,
-                object_type="payout_item",
-                object_id=item.pk,
             )
         activity_record(
             kind=ActivityKind.OPERATOR,
@@ -201,20 +216,13 @@ def payout_batch_mark_paid(
             )
         moment = clock.now()
         for item in _items(batch):
-            ledger_post(
-                legs=[
-                    Leg(
-                        payout_account(batch.community_id, item.beneficiary_id, batch.currency),
-                        -item.amount_minor,
-                    ),
-                    Leg(paid_account(batch.community_id, batch.currency), item.amount_minor),
-                ],
-                kind="payout.paid",
-                memo=batch.number,
-                idempotency_key=f"payout:{item.pk}:paid",
+            _move(
+                batch,
+                item,
+                step="paid",
+                source=payout_account(batch.community_id, item.beneficiary_id, batch.currency),
+                target=paid_account(batch.community_id, batch.currency),
                 actor_id=actor_id,
-                object_type="payout_item",
-                object_id=item.pk,
                 occurred_at=moment,
             )
             reference = str(references.get(item.beneficiary_id, ""))[:64]
@@ -254,23 +262,13 @@ def payout_batch_cancel(
                 field="status",
             )
         for item in _items(batch):
-            ledger_post(
-                legs=[
-                    Leg(
-                        payout_account(batch.community_id, item.beneficiary_id, batch.currency),
-                        -item.amount_minor,
-                    ),
-                    Leg(
-                        payable_account(batch.community_id, item.beneficiary_id, batch.currency),
-                        item.amount_minor,
-                    ),
-                ],
-                kind="payout.cancel",
-                memo=batch.number,
-                idempotency_key=f"payout:{item.pk}:cancel",
+            _move(
+                batch,
+                item,
+                step="cancel",
+                source=payout_account(batch.community_id, item.beneficiary_id, batch.currency),
+                target=payable_account(batch.community_id, item.beneficiary_id, batch.currency),
                 actor_id=actor_id,
-                object_type="payout_item",
-                object_id=item.pk,
             )
         batch.status = PayoutStatus.CANCELLED
         batch.note = f"{batch.note} · {reason}"[:200] if batch.note else reason

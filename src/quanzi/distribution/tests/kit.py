@@ -83,3 +83,11 @@ def net_commission(home: Community) -> int:
         a=Sum("amount_minor"), r=Sum("reversed_minor"), c=Sum("clawed_minor")
     )
     return (totals["a"] or 0) - (totals["r"] or 0) - (totals["c"] or 0)
+
+
+def api_error(response: Any) -> dict[str, Any]:
+    """The body of an API error, checked to have exactly the documented shape."""
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "fields"}
+    return dict(body["error"])

@@ -18,6 +18,7 @@ from quanzi.distribution.services.payouts import (
     payout_batch_mark_paid,
 )
 from quanzi.distribution.tests.factories import approved, percent, received, refund, shared
+from quanzi.distribution.tests.kit import api_error
 from quanzi.members.models import Member
 from quanzi.members.tests.factories import member
 from quanzi.orders.models import Order
@@ -26,18 +27,6 @@ from quanzi.orders.tests.factories import goods
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/commissions"
-
-
-def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    return dict(body["error"])
-
-
-@pytest.fixture
-def home() -> Community:
-    return community()
 
 
 @pytest.fixture
@@ -123,7 +112,7 @@ def test_the_list_filters_by_order_status_and_community(
     assert numbers("status=matured") == []
     assert numbers(f"community_id={community().pk}") == []
     bad = api.get(f"{URL}?status=paid")
-    assert (bad.status_code, list(_error(bad)["fields"])) == (422, ["status"])
+    assert (bad.status_code, list(api_error(bad)["fields"])) == (422, ["status"])
 
 
 def test_the_maturation_run_moves_due_commission_to_payable_once(
@@ -182,12 +171,12 @@ def test_earnings_of_an_unknown_member_or_community_are_404(
     no_community = api.get(f"/api/v1/members/{sharer.pk}/earnings?community_id=999999")
     no_filter = api.get(f"/api/v1/members/{sharer.pk}/earnings")
 
-    assert (no_member.status_code, list(_error(no_member)["fields"])) == (404, ["member_id"])
-    assert (no_community.status_code, list(_error(no_community)["fields"])) == (
+    assert (no_member.status_code, list(api_error(no_member)["fields"])) == (404, ["member_id"])
+    assert (no_community.status_code, list(api_error(no_community)["fields"])) == (
         404,
         ["community_id"],
     )
-    assert (no_filter.status_code, list(_error(no_filter)["fields"])) == (422, ["community_id"])
+    assert (no_filter.status_code, list(api_error(no_filter)["fields"])) == (422, ["community_id"])
 
 
 def test_a_member_who_earned_nothing_reads_zero_and_no_account_is_made(

@@ -15,24 +15,13 @@ from quanzi.core import crypto
 from quanzi.core.models import Activity
 from quanzi.distribution.models import DistributionSettings, Distributor
 from quanzi.distribution.services.distributors import distributor_apply
+from quanzi.distribution.tests.kit import api_error
 from quanzi.members.models import Member
 from quanzi.members.tests.factories import member
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/distributors"
-
-
-def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    return dict(body["error"])
-
-
-@pytest.fixture
-def home() -> Community:
-    return community()
 
 
 @pytest.fixture
@@ -117,7 +106,7 @@ def test_rejecting_and_suspending_need_a_reason_and_keep_it(
 
     missing = api.post(f"{URL}/{first.pk}/actions/reject", {"reason": "  "})
     assert missing.status_code == 422
-    assert list(_error(missing)["fields"]) == ["reason"]
+    assert list(api_error(missing)["fields"]) == ["reason"]
     assert Distributor.objects.get(pk=first.pk).status == "applied"
 
     rejected = api.post(f"{URL}/{first.pk}/actions/reject", {"reason": "资料不全"})
@@ -127,7 +116,7 @@ def test_rejecting_and_suspending_need_a_reason_and_keep_it(
     api.post(f"{URL}/{second.pk}/actions/approve", {})
     no_reason = api.post(f"{URL}/{second.pk}/actions/suspend", {})
     assert no_reason.status_code == 422
-    assert list(_error(no_reason)["fields"]) == ["reason"]
+    assert list(api_error(no_reason)["fields"]) == ["reason"]
     suspended = api.post(f"{URL}/{second.pk}/actions/suspend", {"reason": "虚假宣传"})
     assert (suspended.json()["status"], suspended.json()["reason"]) == ("suspended", "虚假宣传")
     assert _actions(second.pk) == ["applied", "approve", "suspend"]
@@ -141,7 +130,7 @@ def test_a_decision_in_the_wrong_state_is_409_naming_status(
     response = api.post(f"{URL}/{applied.pk}/actions/suspend", {"reason": "x"})
 
     assert response.status_code == 409
-    assert list(_error(response)["fields"]) == ["status"]
+    assert list(api_error(response)["fields"]) == ["status"]
     assert Distributor.objects.get().status == "applied"
     assert _actions(applied.pk) == ["applied"]
 
@@ -154,7 +143,7 @@ def test_applying_twice_for_a_role_is_409_and_makes_no_second_row(
     again = _apply(api, home, who)
 
     assert again.status_code == 409
-    assert list(_error(again)["fields"]) == ["role"]
+    assert list(api_error(again)["fields"]) == ["role"]
     assert Distributor.objects.count() == 1
 
 
@@ -183,7 +172,7 @@ def test_a_bad_application_is_refused_naming_the_field(
     response = api.post(URL, payload)
 
     assert response.status_code == status, response.json()
-    assert list(_error(response)["fields"]) == [field]
+    assert list(api_error(response)["fields"]) == [field]
     assert Distributor.objects.count() == 0
 
 
@@ -205,7 +194,7 @@ def test_the_list_filters_by_community_status_and_role(api: Any, home: Community
     assert (page["count"], page["next_offset"], len(page["items"])) == (3, 1, 1)
     bad = api.get(f"{URL}?status=happy")
     assert bad.status_code == 422
-    assert list(_error(bad)["fields"]) == ["status"]
+    assert list(api_error(bad)["fields"]) == ["status"]
 
 
 def test_an_unknown_distributor_is_404(api: Any) -> None:
@@ -215,7 +204,7 @@ def test_an_unknown_distributor_is_404(api: Any) -> None:
         api.post(f"{URL}/{2**70}/actions/reject", {"reason": "x"}),
     ):
         assert response.status_code == 404
-        assert list(_error(response)["fields"]) == ["distributor_id"]
+        assert list(api_error(response)["fields"]) == ["distributor_id"]
 
 
 # Where payouts go
@@ -249,7 +238,7 @@ def test_a_bad_payee_names_each_field_and_changes_nothing(
     response = api.post(f"{URL}/{applied.pk}/actions/set-payee", {"name": "", "account": "12"})
 
     assert response.status_code == 422
-    assert set(_error(response)["fields"]) == {"name", "account"}
+    assert set(api_error(response)["fields"]) == {"name", "account"}
     assert Distributor.objects.get().payee_account_encrypted == ""
 
 
@@ -313,7 +302,7 @@ def test_terms_out_of_range_are_422_naming_them_and_change_nothing(
     )
 
     assert response.status_code == 422
-    assert set(_error(response)["fields"]) == fields
+    assert set(api_error(response)["fields"]) == fields
     assert DistributionSettings.objects.count() == 0
 
 
@@ -355,7 +344,7 @@ def test_every_distributor_endpoint_needs_a_token(
         response = getattr(client, method)(path, json.dumps(body), content_type="application/json")
 
     assert response.status_code == 401
-    assert _error(response)["code"] == "unauthorized"
+    assert api_error(response)["code"] == "unauthorized"
     assert Distributor.objects.get().status == "applied"
     assert Distributor.objects.count() == 1
     assert DistributionSettings.objects.count() == 0

@@ -13,6 +13,7 @@ from quanzi.communities.models import Community
 from quanzi.communities.tests.factories import community
 from quanzi.distribution.models import MemberReferral, ReferralLink, ReferralTouch
 from quanzi.distribution.services.links import referral_link_get_or_create
+from quanzi.distribution.tests.kit import api_error
 from quanzi.members.models import Member
 from quanzi.members.tests.factories import member
 from quanzi.orders.tests.factories import goods, paid_order
@@ -20,18 +21,6 @@ from quanzi.orders.tests.factories import goods, paid_order
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/referral-links"
-
-
-def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    return dict(body["error"])
-
-
-@pytest.fixture
-def home() -> Community:
-    return community()
 
 
 @pytest.fixture
@@ -93,7 +82,7 @@ def test_the_sharers_links_are_listed_and_one_is_found_by_its_code(
     )
     missing = api.get(URL)
     assert missing.status_code == 422
-    assert list(_error(missing)["fields"]) == ["sharer_id"]
+    assert list(api_error(missing)["fields"]) == ["sharer_id"]
 
 
 @pytest.mark.parametrize(
@@ -116,7 +105,7 @@ def test_a_bad_link_request_is_refused_naming_the_field(
     response = api.post(URL, {"community_id": home.pk, "sharer_id": sharer.pk, **body})
 
     assert response.status_code == status, response.json()
-    assert list(_error(response)["fields"]) == [field]
+    assert list(api_error(response)["fields"]) == [field]
     assert ReferralLink.objects.count() == 0
 
 
@@ -190,9 +179,9 @@ def test_a_visit_to_an_unknown_link_or_by_an_unknown_member_is_404_and_counts_no
     no_member = api.post(f"{URL}/{link.code}/visits", {"member_id": 999_999})
     bad = api.post(f"{URL}/{link.code}/visits", {"member_id": -1})
 
-    assert (no_link.status_code, list(_error(no_link)["fields"])) == (404, ["code"])
-    assert (no_member.status_code, list(_error(no_member)["fields"])) == (404, ["member_id"])
-    assert (bad.status_code, list(_error(bad)["fields"])) == (422, ["member_id"])
+    assert (no_link.status_code, list(api_error(no_link)["fields"])) == (404, ["code"])
+    assert (no_member.status_code, list(api_error(no_member)["fields"])) == (404, ["member_id"])
+    assert (bad.status_code, list(api_error(bad)["fields"])) == (422, ["member_id"])
     link.refresh_from_db()
     assert link.visits == 0
 
@@ -232,6 +221,6 @@ def test_every_link_endpoint_needs_a_token(
         response = client.post(path, body, content_type="application/json")
 
     assert response.status_code == 401
-    assert _error(response)["code"] == "unauthorized"
+    assert api_error(response)["code"] == "unauthorized"
     link.refresh_from_db()
     assert (link.visits, ReferralLink.objects.count()) == (0, 1)

@@ -17,7 +17,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from quanzi.catalog.models import Sku
 from quanzi.communities.models import Community
-from quanzi.communities.tests.factories import community
 from quanzi.core.models import Activity, LedgerEntry, LedgerTransaction
 from quanzi.core.services.tokens import api_token_create, operator_create
 from quanzi.distribution.models import Distributor, PayoutBatch, PayoutItem
@@ -31,6 +30,7 @@ from quanzi.distribution.tests.factories import (
     received,
     shared,
 )
+from quanzi.distribution.tests.kit import api_error
 from quanzi.members.models import Member
 from quanzi.members.tests.factories import member
 from quanzi.orders.tests.factories import goods
@@ -40,13 +40,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/payouts"
 
 
-def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    return dict(body["error"])
-
-
 def _posted() -> tuple[int, int, int, int]:
     return (
         PayoutBatch.objects.count(),
@@ -54,11 +47,6 @@ def _posted() -> tuple[int, int, int, int]:
         LedgerTransaction.objects.count(),
         LedgerEntry.objects.count(),
     )
-
-
-@pytest.fixture
-def home() -> Community:
-    return community()
 
 
 @pytest.fixture
@@ -166,7 +154,7 @@ def test_a_payout_above_the_payable_balance_is_409_naming_the_item_and_posts_not
     )
 
     assert response.status_code == 409
-    error = _error(response)
+    error = api_error(response)
     assert error["code"] == "payout_exceeds_payable"
     assert list(error["fields"]) == ["items.0.amount_minor"]
     assert error["message"] == "¥10.01 is more than the ¥10.00 payable."
@@ -212,7 +200,7 @@ def test_a_bad_item_refuses_the_whole_batch_naming_it(
     response = api.post(URL, {"community_id": home.pk, "items": items})
 
     assert response.status_code == status, response.json()
-    assert list(_error(response)["fields"]) == [field]
+    assert list(api_error(response)["fields"]) == [field]
     assert _posted() == before
 
 
@@ -220,7 +208,7 @@ def test_nobody_to_pay_is_409_naming_items(api: Any, home: Community) -> None:
     response = api.post(URL, {"community_id": home.pk})
 
     assert response.status_code == 409
-    assert list(_error(response)["fields"]) == ["items"]
+    assert list(api_error(response)["fields"]) == ["items"]
     assert PayoutBatch.objects.count() == 0
 
 
@@ -263,9 +251,9 @@ def test_marking_paid_records_the_references_and_closes_the_batch(
     earnings = api.get(f"/api/v1/members/{b.pk}/earnings?community_id={home.pk}").json()
     assert earnings["paid_minor"] == 2_000
     again = api.post(f"{URL}/{number}/actions/mark-paid", {})
-    assert (again.status_code, list(_error(again)["fields"])) == (409, ["status"])
+    assert (again.status_code, list(api_error(again)["fields"])) == (409, ["status"])
     cancel = api.post(f"{URL}/{number}/actions/cancel", {"reason": "弄错了"})
-    assert (cancel.status_code, list(_error(cancel)["fields"])) == (409, ["status"])
+    assert (cancel.status_code, list(api_error(cancel)["fields"])) == (409, ["status"])
 
 
 def test_a_reference_for_someone_not_in_the_batch_is_422_and_nothing_is_paid(
@@ -280,7 +268,7 @@ def test_a_reference_for_someone_not_in_the_batch_is_422_and_nothing_is_paid(
     )
 
     assert response.status_code == 422
-    assert list(_error(response)["fields"]) == ["references.0.member_id"]
+    assert list(api_error(response)["fields"]) == ["references.0.member_id"]
     assert _posted() == before
     assert PayoutBatch.objects.get().status == "open"
 
@@ -292,7 +280,7 @@ def test_cancelling_needs_a_reason_and_puts_the_money_back(
     number = api.post(URL, {"community_id": home.pk}).json()["number"]
 
     no_reason = api.post(f"{URL}/{number}/actions/cancel", {"reason": " "})
-    assert (no_reason.status_code, list(_error(no_reason)["fields"])) == (422, ["reason"])
+    assert (no_reason.status_code, list(api_error(no_reason)["fields"])) == (422, ["reason"])
     assert in_payout(home, a) == 1_000
 
     response = api.post(f"{URL}/{number}/actions/cancel", {"reason": "账户信息有误"})
@@ -311,7 +299,7 @@ def test_an_unknown_batch_is_404(api: Any) -> None:
         api.post(f"{URL}/PO0/actions/cancel", {"reason": "x"}),
     ):
         assert response.status_code == 404
-        assert list(_error(response)["fields"]) == ["number"]
+        assert list(api_error(response)["fields"]) == ["number"]
 
 
 def _sheet(response: Any) -> list[tuple[Any, ...]]:

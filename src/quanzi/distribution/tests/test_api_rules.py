@@ -14,22 +14,11 @@ from quanzi.communities.tests.factories import community
 from quanzi.core.models import Activity
 from quanzi.distribution.models import CommissionRule
 from quanzi.distribution.services.rules import commission_rule_create
+from quanzi.distribution.tests.kit import api_error
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/commission-rules"
-
-
-def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
-    return dict(body["error"])
-
-
-@pytest.fixture
-def home() -> Community:
-    return community()
 
 
 def _written() -> tuple[int, int]:
@@ -107,7 +96,7 @@ def test_a_rule_beyond_the_law_or_the_sale_is_422_naming_the_field_and_nothing_i
     response = api.post(URL, payload)
 
     assert response.status_code == 422, response.json()
-    assert list(_error(response)["fields"]) == [field]
+    assert list(api_error(response)["fields"]) == [field]
     assert _written() == (0, 0)
 
 
@@ -116,7 +105,7 @@ def test_the_third_level_refusal_says_why(api: Any, home: Community) -> None:
         URL, {"community_id": home.pk, "kind": "percent", "percent_bp": 100, "level": 3}
     )
 
-    assert _error(response) == {
+    assert api_error(response) == {
         "code": "distribution_invalid",
         "message": "Commission reaches the direct referrer (level 1) and at most the one above "
         "(level 2); never further.",
@@ -138,7 +127,7 @@ def test_an_unknown_community_or_product_is_404(api: Any, home: Community) -> No
             URL, {"community_id": home.pk, "kind": "percent", "percent_bp": 100, **body}
         )
         assert response.status_code == 404
-        assert list(_error(response)["fields"]) == [field]
+        assert list(api_error(response)["fields"]) == [field]
     assert _written() == (0, 0)
 
 
@@ -153,7 +142,7 @@ def test_a_deactivated_rule_stays_listed_as_inactive(api: Any, home: Community) 
     assert [r["id"] for r in api.get(f"{URL}?active=false").json()["items"]] == [rule.pk]
     assert api.post(f"{URL}/{rule.pk}/actions/deactivate", {}).json()["active"] is False
     missing = api.post(f"{URL}/999999/actions/deactivate", {})
-    assert (missing.status_code, list(_error(missing)["fields"])) == (404, ["rule_id"])
+    assert (missing.status_code, list(api_error(missing)["fields"])) == (404, ["rule_id"])
 
 
 @pytest.mark.parametrize(

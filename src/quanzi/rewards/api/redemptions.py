@@ -24,6 +24,7 @@ from quanzi.distribution.api._common import (
     BIGINT,
     In,
     fields_as_sent,
+    matching,
     member_by_id,
     one_of,
     path_text,
@@ -239,12 +240,9 @@ def redemption_list(
 ) -> dict[str, Any]:
     """Redemptions and perks, newest first."""
     qs = Redemption.objects.order_by("-created_at", "-pk")
-    if filters.community_id is not None:
-        qs = qs.filter(community_id=filters.community_id)
-    if filters.member_id is not None:
-        qs = qs.filter(member_id=filters.member_id)
-    if filters.status is not None:
-        qs = qs.filter(status=filters.status)
+    qs = matching(
+        qs, community_id=filters.community_id, member_id=filters.member_id, status=filters.status
+    )
     paged = Page().paginate_queryset(qs, page, request)
     paged["items"] = [redemption_out(r) for r in paged["items"]]
     return paged

@@ -46,31 +46,25 @@ def debt_account(community_id: int, member_id: int) -> LedgerAccount:
     )
 
 
-def issued_account(community_id: int) -> LedgerAccount:
+def _community_account(community_id: int, role: str, kind: AccountKind) -> LedgerAccount:
+    """The community's ``issued``, ``redeemed`` or ``expired`` account (see above); none is
+    a wallet, so none refuses to go below zero."""
     return ledger_account_get_or_create(
-        code=f"crystals:{community_id}:issued",
-        kind=AccountKind.EQUITY,
+        code=f"crystals:{community_id}:{role}",
+        kind=kind,
         currency=CURRENCY,
-        name="crystals issued",
+        name=f"crystals {role}",
         allow_negative=True,
     )
+
+
+def issued_account(community_id: int) -> LedgerAccount:
+    return _community_account(community_id, "issued", AccountKind.EQUITY)
 
 
 def redeemed_account(community_id: int) -> LedgerAccount:
-    return ledger_account_get_or_create(
-        code=f"crystals:{community_id}:redeemed",
-        kind=AccountKind.EXPENSE,
-        currency=CURRENCY,
-        name="crystals redeemed",
-        allow_negative=True,
-    )
+    return _community_account(community_id, "redeemed", AccountKind.EXPENSE)
 
 
 def expired_account(community_id: int) -> LedgerAccount:
-    return ledger_account_get_or_create(
-        code=f"crystals:{community_id}:expired",
-        kind=AccountKind.INCOME,
-        currency=CURRENCY,
-        name="crystals expired",
-        allow_negative=True,
-    )
+    return _community_account(community_id, "expired", AccountKind.INCOME)
