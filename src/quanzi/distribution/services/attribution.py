@@ -20,22 +20,10 @@ from quanzi.distribution.models import (
     OrderAttribution,
     ReferralTouch,
 )
-from quanzi.distribution.services.identity import person_of, same_person
+from quanzi.distribution.services.identity import records_of, same_person
 from quanzi.distribution.services.links import REFERRAL_CHANNEL
 from quanzi.distribution.services.settings import distribution_settings_get
-from quanzi.members.models import Member
 from quanzi.orders.models import Order
-
-
-def _buyer_ids(order: Order) -> list[int]:
-    person = person_of(order.member_id)
-    return sorted(
-        {
-            order.member_id,
-            person,
-            *Member.objects.filter(merged_into_id=person).values_list("pk", flat=True),
-        }
-    )
 
 
 def order_attribute(order: Order) -> OrderAttribution | None:
@@ -46,7 +34,7 @@ def order_attribute(order: Order) -> OrderAttribution | None:
         return existing
     terms = distribution_settings_get(order.community)
     ordered = order.created_at
-    ids = _buyer_ids(order)
+    ids = sorted({order.member_id, *records_of(order.member_id)})
     sharer_id = link_id = None
     touched_at = None
     via = ""

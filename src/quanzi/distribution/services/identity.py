@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from quanzi.members.models import Member
+from quanzi.members.selectors import member_ids_for
 
 
 def person_of(member_id: int) -> int:
@@ -20,3 +21,8 @@ def person_of(member_id: int) -> int:
 
 def same_person(a_id: int, b_id: int) -> bool:
     return a_id == b_id or person_of(a_id) == person_of(b_id)
+
+
+def records_of(member_id: int) -> list[int]:
+    """Every record of the person ``member_id`` belongs to: theirs and the ones merged in."""
+    return member_ids_for(Member(pk=person_of(member_id)))

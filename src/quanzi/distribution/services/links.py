@@ -23,7 +23,7 @@ from quanzi.core.models import ActivityKind
 from quanzi.core.services.activity import activity_record
 from quanzi.distribution.models import MemberReferral, ReferralLink, ReferralTouch
 from quanzi.distribution.services.errors import DistributionError
-from quanzi.distribution.services.identity import person_of, same_person
+from quanzi.distribution.services.identity import person_of, records_of, same_person
 from quanzi.distribution.services.settings import distribution_settings_get
 from quanzi.members.models import Member
 from quanzi.orders.models import PAID_STATUSES, Order
@@ -93,10 +93,9 @@ def referral_link_by_code(code: str) -> ReferralLink:
     return link
 
 
-def _has_bought(community_id: int, member: Member) -> bool:
-    ids = [member.pk, *Member.objects.filter(merged_into=member).values_list("pk", flat=True)]
+def _has_bought(community_id: int, records: list[int]) -> bool:
     return Order.objects.filter(
-        community_id=community_id, member_id__in=ids, status__in=PAID_STATUSES
+        community_id=community_id, member_id__in=records, status__in=PAID_STATUSES
     ).exists()
 
 
@@ -155,12 +154,12 @@ def _refer(link: ReferralLink, member: Member, moment: datetime) -> None:
     # Someone who already brought others here is no newcomer: counting them as brought by a
     # later sharer would close a loop (S, brought by U, "bringing" U back) and pay a
     # downline on its upline's sales.
-    records = [person, *Member.objects.filter(merged_into_id=person).values_list("pk", flat=True)]
+    records = records_of(person)
     if MemberReferral.objects.filter(
         community_id=link.community_id, referrer_id__in=records
     ).exists():
         return
-    if _has_bought(link.community_id, Member.objects.get(pk=person)):
+    if _has_bought(link.community_id, records):
         return
     terms = distribution_settings_get(link.community)
     try:

@@ -18,7 +18,7 @@ from quanzi.core.errors import ApplicationError
 from quanzi.core.models import ActivityKind
 from quanzi.core.services.activity import activity_record
 from quanzi.distribution.models import MemberReferral
-from quanzi.distribution.services.identity import person_of, same_person
+from quanzi.distribution.services.identity import person_of, records_of, same_person
 from quanzi.members.models import Member
 from quanzi.orders.models import PAID_STATUSES, AfterSale, Order, OrderStatus
 from quanzi.payments.models import Payment, Refund
@@ -41,14 +41,6 @@ def _purchase_source(order: Order) -> str:
 
 def _invite_note(order: Order) -> str:
     return f"order:{order.number}"
-
-
-def _records_of(person_id: int) -> list[int]:
-    """The person's record and every record merged into it (merges re-point chains)."""
-    return [
-        person_id,
-        *Member.objects.filter(merged_into_id=person_id).values_list("pk", flat=True),
-    ]
 
 
 def _first_paid(order: Order, records: list[int]) -> bool:
@@ -94,7 +86,7 @@ def crystals_for_paid_order(order: Order) -> list[CrystalGrant]:
     )
     if purchase is not None:
         grants.append(purchase)
-    records = _records_of(buyer.pk)
+    records = records_of(buyer.pk)
     referral = (
         MemberReferral.objects.filter(community=community, member_id__in=records)
         .order_by("at", "pk")
