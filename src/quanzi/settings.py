@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "quanzi.orders",
     "quanzi.distribution",
     "quanzi.rewards",
+    "quanzi.analytics",
     "quanzi.outbox",
     "quanzi.api",
     "quanzi.console",

@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.operation import Operation
 
 import quanzi
+from quanzi.analytics.api import router as analytics_router
 from quanzi.api import errors
 from quanzi.api.auth import operator_auth
 from quanzi.catalog.api import router as catalog_router
@@ -74,3 +75,4 @@ api.add_router("/", orders_router)
 api.add_router("/", payments_router)
 api.add_router("/", distribution_router)
 api.add_router("/", rewards_router)
+api.add_router("/", analytics_router)

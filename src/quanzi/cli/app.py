@@ -5,8 +5,14 @@ import sys
 
 import click
 
+from quanzi.cli import rollups as _rollups  # noqa: F401  (registers its commands)
+from quanzi.cli import value as _value  # noqa: F401  (registers its commands)
+from quanzi.cli.analytics import analytics_group
+from quanzi.cli.chats import import_chats
+from quanzi.cli.history import import_orders
 from quanzi.cli.members import community, export_group, import_group
 from quanzi.cli.setup import django_setup, migrate_with_progress
+from quanzi.cli.simulate import simulate
 
 HELP = """Quanzi (圈子): your private-domain community commerce hub.
 
@@ -32,6 +38,10 @@ def cli() -> None:
 cli.add_command(community)
 cli.add_command(import_group)
 cli.add_command(export_group)
+cli.add_command(analytics_group)
+cli.add_command(simulate)
+import_group.add_command(import_orders)
+import_group.add_command(import_chats)
 
 
 @cli.command()

@@ -1,0 +1,1 @@
+"""Community health: messages in, history in, metrics, early warnings and member value."""

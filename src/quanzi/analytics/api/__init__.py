@@ -1,0 +1,9 @@
+"""API v1 routes of analytics: messages in, health metrics, warnings and member value."""
+
+from ninja import Router
+
+from quanzi.analytics.api import health, messages, metrics, value
+
+router = Router()
+for part in (messages, metrics, health, value):
+    router.add_router("", part.router)

@@ -1,0 +1,5 @@
+"""API v1: analytics — messages."""
+
+from ninja import Router
+
+router = Router(tags=["analytics"])

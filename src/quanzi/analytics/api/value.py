@@ -1,0 +1,5 @@
+"""API v1: analytics — value."""
+
+from ninja import Router
+
+router = Router(tags=["analytics"])

@@ -1,0 +1,1 @@
+"""Scheduled analytics work: rollups, health warnings, member value."""

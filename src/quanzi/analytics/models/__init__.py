@@ -1,0 +1,41 @@
+from quanzi.analytics.models.health import (
+    HealthSettings,
+    HealthWarning,
+    WarningStatus,
+    WebhookDelivery,
+)
+from quanzi.analytics.models.history import HistoricOrder
+from quanzi.analytics.models.messages import ChatMessage, ChatSender, MessageKind, MessageSource
+from quanzi.analytics.models.rollups import (
+    COMMUNITY_SCOPE,
+    CohortCell,
+    GroupPair,
+    MemberDay,
+    MemberFact,
+    Purchase,
+    RollupState,
+    ScopeDay,
+)
+from quanzi.analytics.models.value import MemberValue, ValueFit
+
+__all__ = [
+    "COMMUNITY_SCOPE",
+    "ChatMessage",
+    "ChatSender",
+    "CohortCell",
+    "GroupPair",
+    "HealthSettings",
+    "HealthWarning",
+    "HistoricOrder",
+    "MemberDay",
+    "MemberFact",
+    "MemberValue",
+    "MessageKind",
+    "MessageSource",
+    "Purchase",
+    "RollupState",
+    "ScopeDay",
+    "ValueFit",
+    "WarningStatus",
+    "WebhookDelivery",
+]
