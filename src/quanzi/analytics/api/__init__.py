@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from quanzi.analytics.api import health, messages, metrics, value
+from quanzi.analytics.api import health, history, messages, metrics, value
 
 router = Router()
-for part in (messages, metrics, health, value):
+for part in (messages, history, metrics, health, value):
     router.add_router("", part.router)
