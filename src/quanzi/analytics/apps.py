@@ -8,4 +8,4 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
-        from quanzi.analytics import jobs  # noqa: F401
+        from quanzi.analytics import jobs, member_hooks  # noqa: F401
