@@ -1,0 +1,680 @@
+"""The rollup job: folds new activity and chat into the tables dashboards read.
+
+Each run reads the activity log and the chat messages past their watermarks in chunks. A chunk
+is folded into ``MemberDay``, ``Purchase`` and ``MemberFact`` (additive: counters grow, first
+times only move earlier, last times only later) and its watermark advances in the same
+transaction, so a run killed half-way never counts a row twice and the next run picks up where
+it stopped. The scopes and days a chunk touched are then recomputed from those tables:
+``ScopeDay`` (the daily lines), ``CohortCell`` (weekly join cohorts) and ``GroupPair`` (shared
+members). Two runs at once take turns on the state row's lock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q, Sum
+from django.utils import timezone
+
+from quanzi.analytics.models import (
+    COMMUNITY_SCOPE,
+    ChatMessage,
+    CohortCell,
+    GroupPair,
+    MemberDay,
+    MemberFact,
+    Purchase,
+    RollupState,
+    ScopeDay,
+)
+from quanzi.communities.models import Group, GroupMembership, SeatStatus
+from quanzi.core import clock
+from quanzi.core.models import Activity, ActivityKind
+
+STATE = "analytics"
+CHUNK = 10_000
+COHORT_WEEKS = 12  # retention is kept for this many weeks after the join week
+ENGAGED = {ActivityKind.MESSAGE, ActivityKind.POST, ActivityKind.VOTE, ActivityKind.CHECK_IN}
+INTERACTIONS = {ActivityKind.REPLY, ActivityKind.MENTION, ActivityKind.LIKE}
+REFERRALS_MADE = {"referred", "attributed"}
+# Seats that were (or are) a real place in the group; a waiting-list place is not membership.
+_SEATED = [SeatStatus.ACTIVE, SeatStatus.LEFT, SeatStatus.REMOVED]
+
+Track = Callable[[int], None]
+
+
+@dataclass
+class RollupReport:
+    activities: int = 0
+    messages: int = 0
+    scope_days: int = 0
+    scopes: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.activities} activities and {self.messages} messages folded in; "
+            f"{self.scope_days} days of {self.scopes} scopes recomputed"
+        )
+
+
+@dataclass
+class _Dirty:
+    """What a run touched: (community, group) → days, and the members whose seats moved."""
+
+    days: dict[tuple[int, int], set[date]] = field(default_factory=lambda: defaultdict(set))
+    seats: set[tuple[int, int]] = field(default_factory=set)  # (community, member)
+    communities: set[int] = field(default_factory=set)
+
+    def touch(self, community_id: int, group_id: int, day: date) -> None:
+        self.communities.add(community_id)
+        self.days[(community_id, COMMUNITY_SCOPE)].add(day)
+        if group_id:
+            self.days[(community_id, group_id)].add(day)
+
+
+def local_day(moment: datetime) -> date:
+    return timezone.localtime(moment).date()
+
+
+def day_start(day: date) -> datetime:
+    """The first moment of a local day, aware."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def order_key(row: Activity) -> str | None:
+    """One paid order per shop order number, membership term or imported order."""
+    if row.object_type == "product":
+        number = (row.data or {}).get("order")
+        return f"order:{number}" if number else None
+    if row.object_type == "membership_term":
+        return f"term:{row.object_id}"
+    if row.object_type == "historic_order":
+        return f"hist:{row.object_id}"
+    return None
+
+
+def rollup_refresh(track: Track | None = None) -> RollupReport:
+    """Fold everything new into the rollups and recompute what it touched. Safe to run any time,
+    twice, or side by side."""
+    report = RollupReport()
+    dirty = _Dirty()
+    RollupState.objects.get_or_create(name=STATE)
+    while True:
+        with transaction.atomic():
+            state = RollupState.objects.select_for_update().get(name=STATE)
+            rows = list(
+                Activity.objects.filter(id__gt=state.last_activity_id)
+                .exclude(community_id__isnull=True)
+                .order_by("id")[:CHUNK]
+            )
+            messages = list(
+                ChatMessage.objects.filter(id__gt=state.last_message_id)
+                .order_by("id")
+                .values_list("id", "community_id", "group_id", "sent_at")[:CHUNK]
+            )
+            if not rows and not messages:
+                last = Activity.objects.aggregate(m=Max("id"))["m"] or 0
+                if last > state.last_activity_id:  # only community-less rows were left
+                    state.last_activity_id = last
+                    state.save(update_fields=["last_activity_id"])
+                break
+            if rows:
+                _fold_activities(rows, dirty)
+                state.last_activity_id = rows[-1].pk
+            for _, community_id, group_id, sent_at in messages:
+                dirty.touch(community_id, group_id, local_day(sent_at))
+            if messages:
+                state.last_message_id = messages[-1][0]
+            state.updated_at = clock.now()
+            state.save()
+        report.activities += len(rows)
+        report.messages += len(messages)
+        if track:
+            track(len(rows) + len(messages))
+    _recompute(dirty, report)
+    return report
+
+
+# -- folding a chunk ------------------------------------------------------------------------
+
+
+def _fold_activities(rows: list[Activity], dirty: _Dirty) -> None:
+    days: dict[tuple[int, int, int, date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    facts: dict[tuple[int, int, int], dict[str, Any]] = defaultdict(dict)
+    paid: dict[tuple[int, str], list[Any]] = {}
+    for row in rows:
+        cid = row.community_id
+        assert cid is not None
+        day = local_day(row.occurred_at)
+        dirty.touch(cid, row.group_id or 0, day)
+        scopes = [COMMUNITY_SCOPE] + ([row.group_id] if row.group_id else [])
+        if row.member_id is not None:
+            for gid in scopes:
+                counts = days[(cid, gid, row.member_id, day)]
+                counts[0] += 1
+                counts[1] += row.kind in ENGAGED
+                counts[2] += row.kind == ActivityKind.MESSAGE
+                counts[3] += row.kind in INTERACTIONS
+                fact = facts[(cid, gid, row.member_id)]
+                _later(fact, "last_active_at", row.occurred_at)
+                if row.kind in ENGAGED:
+                    _later(fact, "last_engaged_at", row.occurred_at)
+                if row.kind == ActivityKind.VISIT:
+                    _earlier(fact, "first_visit_at", row.occurred_at)
+        if row.kind in INTERACTIONS and row.target_member_id not in (None, row.member_id):
+            for gid in scopes:
+                days[(cid, gid, row.target_member_id, day)][3] += 1  # type: ignore[index]
+        if row.kind in (ActivityKind.JOIN, ActivityKind.LEAVE) and row.member_id:
+            dirty.seats.add((cid, row.member_id))
+        referral = (row.data or {}).get("action") in REFERRALS_MADE
+        if row.kind == ActivityKind.REFERRAL and row.target_member_id and referral:
+            for gid in [*_groups_of(cid, row.target_member_id), COMMUNITY_SCOPE]:
+                _earlier(
+                    facts[(cid, gid, row.target_member_id)],
+                    "first_referral_at",
+                    row.occurred_at,
+                )
+        if row.kind == ActivityKind.PAY and row.member_id:
+            key = order_key(row)
+            if key:
+                entry = paid.setdefault((cid, key), [row.member_id, row.occurred_at, 0, "", ""])
+                entry[2] += row.amount_minor or 0
+                entry[3] = entry[3] or row.currency
+                entry[4] = entry[4] or row.channel
+    _upsert_member_days(days)
+    new_purchases = _upsert_purchases(paid)
+    _fold_purchases(new_purchases, facts)
+    _upsert_facts(facts)
+
+
+def _earlier(fact: dict[str, Any], name: str, moment: datetime) -> None:
+    if fact.get(name) is None or moment < fact[name]:
+        fact[name] = moment
+
+
+def _later(fact: dict[str, Any], name: str, moment: datetime) -> None:
+    if fact.get(name) is None or moment > fact[name]:
+        fact[name] = moment
+
+
+def _groups_of(community_id: int, member_id: int) -> list[int]:
+    return list(
+        GroupMembership.objects.filter(
+            group__community_id=community_id, member_id=member_id, status__in=_SEATED
+        ).values_list("group_id", flat=True)
+    )
+
+
+def _groups_of_many(people: set[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+    """The groups each (community, member) has or had a seat in."""
+    out: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for part in _chunks(sorted(people)):
+        seats = GroupMembership.objects.filter(
+            member_id__in={m for _, m in part},
+            group__community_id__in={c for c, _ in part},
+            status__in=_SEATED,
+        ).values_list("group__community_id", "member_id", "group_id")
+        for cid, mid, gid in seats:
+            if (cid, mid) in people:
+                out[(cid, mid)].append(gid)
+    return out
+
+
+def _chunks(items: list[Any], size: int = 2000) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _upsert_member_days(days: dict[tuple[int, int, int, date], list[int]]) -> None:
+    keys = list(days)
+    existing: dict[tuple[int, int, int, date], MemberDay] = {}
+    for part in _chunks(keys):
+        members = {k[2] for k in part}
+        found = MemberDay.objects.filter(
+            member_id__in=members,
+            day__gte=min(k[3] for k in part),
+            day__lte=max(k[3] for k in part),
+        )
+        for row in found:
+            existing[(row.community_id, row.group_id, row.member_id, row.day)] = row
+    out = []
+    for key, (actions, engaged, messages, interactions) in days.items():
+        old = existing.get(key)
+        out.append(
+            MemberDay(
+                community_id=key[0],
+                group_id=key[1],
+                member_id=key[2],
+                day=key[3],
+                actions=actions + (old.actions if old else 0),
+                engaged=engaged + (old.engaged if old else 0),
+                messages=messages + (old.messages if old else 0),
+                interactions=interactions + (old.interactions if old else 0),
+            )
+        )
+    MemberDay.objects.bulk_create(
+        out,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["community_id", "group_id", "member_id", "day"],
+        update_fields=["actions", "engaged", "messages", "interactions"],
+    )
+
+
+def _upsert_purchases(paid: dict[tuple[int, str], list[Any]]) -> list[Purchase]:
+    """Store the chunk's paid orders; an order whose lines span two chunks adds up. Returns the
+    orders that are new (not the later lines of one already stored)."""
+    existing: dict[tuple[int, str], Purchase] = {}
+    for part in _chunks(list(paid)):
+        q = Q()
+        for cid, key in part:
+            q |= Q(community_id=cid, order_key=key)
+        for row in Purchase.objects.filter(q):
+            existing[(row.community_id, row.order_key)] = row
+    out, new = [], []
+    for (cid, key), (member_id, paid_at, amount, currency, channel) in paid.items():
+        old = existing.get((cid, key))
+        row = Purchase(
+            community_id=cid,
+            member_id=old.member_id if old else member_id,
+            order_key=key,
+            paid_at=old.paid_at if old else paid_at,
+            day=old.day if old else local_day(paid_at),
+            amount_minor=amount + (old.amount_minor if old else 0),
+            currency=currency or (old.currency if old else "CNY"),
+            channel=(old.channel if old else "") or channel,
+        )
+        out.append(row)
+        if old is None:
+            new.append(row)
+    Purchase.objects.bulk_create(
+        out,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["community_id", "order_key"],
+        update_fields=["amount_minor", "currency", "channel"],
+    )
+    return new
+
+
+def _fold_purchases(new: list[Purchase], facts: dict[tuple[int, int, int], dict[str, Any]]) -> None:
+    """Paid-order milestones of the members who bought, in every scope they have a fact in."""
+    if not new:
+        return
+    buyers = {(p.community_id, p.member_id) for p in new}
+    by_buyer: dict[tuple[int, int], list[Purchase]] = defaultdict(list)
+    for part in _chunks(sorted(buyers)):
+        q = Q()
+        for cid, mid in part:
+            q |= Q(community_id=cid, member_id=mid)
+        for row in Purchase.objects.filter(q).only(
+            "community_id", "member_id", "paid_at", "day", "amount_minor"
+        ):
+            by_buyer[(row.community_id, row.member_id)].append(row)
+    groups = _groups_of_many(buyers)
+    for (cid, mid), purchases in by_buyer.items():
+        purchases.sort(key=lambda p: p.paid_at)
+        summary = {
+            "first_paid_at": purchases[0].paid_at,
+            "second_paid_at": purchases[1].paid_at if len(purchases) > 1 else None,
+            "last_paid_at": purchases[-1].paid_at,
+            "paid_orders": len(purchases),
+            "paid_days": len({p.day for p in purchases}),
+            "revenue_minor": sum(p.amount_minor for p in purchases),
+        }
+        for gid in [COMMUNITY_SCOPE, *groups.get((cid, mid), ())]:
+            facts[(cid, gid, mid)]["_paid"] = summary
+
+
+_TIMES_EARLIER = ("first_visit_at", "first_referral_at")
+_TIMES_LATER = ("last_active_at", "last_engaged_at")
+
+
+def _upsert_facts(facts: dict[tuple[int, int, int], dict[str, Any]]) -> None:
+    if not facts:
+        return
+    existing: dict[tuple[int, int, int], MemberFact] = {}
+    for part in _chunks(list(facts)):
+        members = {k[2] for k in part}
+        communities = {k[0] for k in part}
+        for row in MemberFact.objects.filter(member_id__in=members, community_id__in=communities):
+            existing[(row.community_id, row.group_id, row.member_id)] = row
+    out = []
+    for key, values in facts.items():
+        row = existing.get(key) or MemberFact(
+            community_id=key[0], group_id=key[1], member_id=key[2]
+        )
+        for name in _TIMES_EARLIER:
+            new = values.get(name)
+            if new is not None and (getattr(row, name) is None or new < getattr(row, name)):
+                setattr(row, name, new)
+        for name in _TIMES_LATER:
+            new = values.get(name)
+            if new is not None and (getattr(row, name) is None or new > getattr(row, name)):
+                setattr(row, name, new)
+        for name, value in values.get("_paid", {}).items():
+            setattr(row, name, value)
+        out.append(row)
+    MemberFact.objects.bulk_create(
+        out,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["community_id", "group_id", "member_id"],
+        update_fields=[*_TIMES_EARLIER, *_TIMES_LATER, *_PAID_FIELDS],
+    )
+
+
+_PAID_FIELDS = (
+    "first_paid_at",
+    "second_paid_at",
+    "last_paid_at",
+    "paid_orders",
+    "paid_days",
+    "revenue_minor",
+)
+
+
+# -- recomputing what a run touched ---------------------------------------------------------
+
+
+def _recompute(dirty: _Dirty, report: RollupReport) -> None:
+    for part in _chunks(sorted(dirty.seats), 1000):
+        _refresh_seats(part, dirty)
+    for community_id in sorted(dirty.communities):
+        scopes = {key: days for key, days in dirty.days.items() if key[0] == community_id}
+        with transaction.atomic():
+            # One recompute at a time: a second run waits here, then redoes the same rows.
+            RollupState.objects.select_for_update().get(name=STATE)
+            for (cid, gid), days in sorted(scopes.items()):
+                report.scope_days += _scope_days(cid, gid, min(days))
+                report.scopes += 1
+                _cohorts(cid, gid)
+            _pairs(community_id)
+
+
+def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:
+    """Join and leave times and seat counts of members whose seats moved, from the seats."""
+    wanted = set(part)
+    members = {mid for _, mid in part}
+    communities = {cid for cid, _ in part}
+    seats = GroupMembership.objects.filter(
+        member_id__in=members, group__community_id__in=communities, status__in=_SEATED
+    ).values_list("group__community_id", "group_id", "member_id", "joined_at", "ended_at", "status")
+    per: dict[tuple[int, int, int], list[tuple[datetime | None, datetime | None, bool]]] = (
+        defaultdict(list)
+    )
+    for cid, gid, mid, joined, ended, status in seats:
+        if (cid, mid) in wanted:
+            seat = (joined, ended, status == SeatStatus.ACTIVE)
+            per[(cid, gid, mid)].append(seat)
+            per[(cid, COMMUNITY_SCOPE, mid)].append(seat)
+    existing = {
+        (r.community_id, r.group_id, r.member_id): r
+        for r in MemberFact.objects.filter(member_id__in=members, community_id__in=communities)
+    }
+    out = []
+    for key, rows in per.items():
+        live = sum(1 for r in rows if r[2])
+        joins_at = [r[0] for r in rows if r[0] is not None]
+        ends_at = [r[1] for r in rows if r[1] is not None]
+        fact = existing.get(key) or MemberFact(
+            community_id=key[0], group_id=key[1], member_id=key[2]
+        )
+        fact.joined_at = min(joins_at) if joins_at else None
+        fact.left_at = None if live else max(ends_at, default=None)
+        fact.group_count = live if key[1] == COMMUNITY_SCOPE else min(live, 1)
+        out.append(fact)
+        for moment in [*joins_at, *ends_at]:
+            dirty.touch(key[0], key[1], local_day(moment))
+    MemberFact.objects.bulk_create(
+        out,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["community_id", "group_id", "member_id"],
+        update_fields=["joined_at", "left_at", "group_count"],
+    )
+
+
+def _scope_filter(community_id: int, group_id: int) -> dict[str, int]:
+    return {"community_id": community_id, "group_id": group_id}
+
+
+def _scope_days(community_id: int, group_id: int, since: date) -> int:
+    """Recompute a scope's daily rows from ``since`` to today (members carry forward, so a
+    change on one day moves every later day's count)."""
+    today = local_day(clock.now())
+    first = min(since, today)
+    scope = _scope_filter(community_id, group_id)
+    facts = MemberFact.objects.filter(**scope)
+    # Members at the end of each day: joined before it ended, not left by then.
+    joins: dict[date, int] = defaultdict(int)
+    leaves: dict[date, int] = defaultdict(int)
+    base = 0
+    rows = facts.exclude(joined_at__isnull=True).values_list("joined_at", "left_at")
+    for joined, left in rows.iterator(chunk_size=20_000):
+        assert joined is not None
+        jd = local_day(joined)
+        ld = local_day(left) if left else None
+        if jd < first:
+            base += 1
+        else:
+            joins[jd] += 1
+        if ld is not None:
+            if ld < first:
+                base -= 1
+            else:
+                leaves[ld] += 1
+    per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    md = MemberDay.objects.filter(**scope, day__gte=first)
+    for row in md.values("day").annotate(
+        active=Count("member_id"),
+        engaged=Count("member_id", filter=Q(engaged__gt=0)),
+    ):
+        per_day[row["day"]]["active_members"] = row["active"]
+        per_day[row["day"]]["engaged_members"] = row["engaged"]
+    # Engaged over the 7 days ending each day: each engaged day covers itself and the next six;
+    # a sweep in day order adds each member once per covered day (a difference array).
+    covered_to: dict[int, date] = {}
+    diff: dict[date, int] = defaultdict(int)
+    for member_id, day in (
+        MemberDay.objects.filter(**scope, day__gte=first - timedelta(days=6), engaged__gt=0)
+        .order_by("day")
+        .values_list("member_id", "day")
+        .iterator(chunk_size=20_000)
+    ):
+        start, end = day, day + timedelta(days=6)
+        if member_id in covered_to:
+            start = max(start, covered_to[member_id] + timedelta(days=1))
+        if start <= end:
+            diff[start] += 1
+            diff[end + timedelta(days=1)] -= 1
+            covered_to[member_id] = end
+    engaged_7d: dict[date, int] = {}
+    running = sum(n for d, n in diff.items() if d < first)
+    day = first
+    while day <= today:
+        running += diff.get(day, 0)
+        engaged_7d[day] = running
+        day += timedelta(days=1)
+    msgs = ChatMessage.objects.filter(community_id=community_id, sent_at__gte=day_start(first))
+    if group_id:
+        msgs = msgs.filter(group_id=group_id)
+    for sent_at, promo, operator, kol, sender in msgs.values_list(
+        "sent_at", "is_promotion", "from_operator", "from_kol", "member_id"
+    ).iterator(chunk_size=20_000):
+        counts = per_day[local_day(sent_at)]
+        counts["messages"] += 1
+        counts["ad_messages"] += promo and not operator
+        counts["kol_messages"] += kol
+        counts["unknown_messages"] += sender is None
+    visits = Activity.objects.filter(
+        community_id=community_id, kind=ActivityKind.VISIT, occurred_at__gte=day_start(first)
+    )
+    if group_id:
+        visits = visits.filter(group_id=group_id)
+    for (moment,) in visits.values_list("occurred_at").iterator(chunk_size=20_000):
+        per_day[local_day(moment)]["visits"] += 1
+    buys = Purchase.objects.filter(community_id=community_id, day__gte=first)
+    if group_id:
+        buys = buys.filter(member_id__in=MemberFact.objects.filter(**scope).values("member_id"))
+    for row in buys.values("day").annotate(
+        payers=Count("member_id", distinct=True), orders=Count("id"), revenue=Sum("amount_minor")
+    ):
+        per_day[row["day"]]["payers"] = row["payers"]
+        per_day[row["day"]]["orders"] = row["orders"]
+        per_day[row["day"]]["revenue_minor"] = row["revenue"] or 0
+    out = []
+    members = base
+    day = first
+    while day <= today:
+        members += joins.get(day, 0) - leaves.get(day, 0)
+        counts = per_day.get(day, {})
+        out.append(
+            ScopeDay(
+                community_id=community_id,
+                group_id=group_id,
+                day=day,
+                members=members,
+                joins=joins.get(day, 0),
+                leaves=leaves.get(day, 0),
+                engaged_7d=engaged_7d[day],
+                **{k: counts.get(k, 0) for k in _DAY_COUNTS},
+            )
+        )
+        day += timedelta(days=1)
+    ScopeDay.objects.bulk_create(
+        out,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["community_id", "group_id", "day"],
+        update_fields=["members", "joins", "leaves", "engaged_7d", *_DAY_COUNTS],
+    )
+    return len(out)
+
+
+_DAY_COUNTS = (
+    "visits",
+    "messages",
+    "ad_messages",
+    "kol_messages",
+    "unknown_messages",
+    "active_members",
+    "engaged_members",
+    "payers",
+    "orders",
+    "revenue_minor",
+)
+
+
+def _cohorts(community_id: int, group_id: int) -> None:
+    """Weekly join cohorts of the scope and, for each of the next weeks, how many of each cohort
+    had any activity in the scope that week."""
+    scope = _scope_filter(community_id, group_id)
+    cohort_of: dict[int, date] = {}
+    for member_id, joined in (
+        MemberFact.objects.filter(**scope, joined_at__isnull=False)
+        .values_list("member_id", "joined_at")
+        .iterator(chunk_size=20_000)
+    ):
+        assert joined is not None
+        cohort_of[member_id] = week_of(local_day(joined))
+    if not cohort_of:
+        CohortCell.objects.filter(**scope).delete()
+        return
+    first_week = min(cohort_of.values())
+    # In member order, so each member's weeks are counted once without holding every set.
+    active: dict[tuple[date, int], int] = defaultdict(int)
+    current, seen = -1, set[int]()
+    for member_id, day in (
+        MemberDay.objects.filter(**scope, day__gte=first_week, actions__gt=0)
+        .order_by("member_id", "day")
+        .values_list("member_id", "day")
+        .iterator(chunk_size=20_000)
+    ):
+        if member_id != current:
+            current, seen = member_id, set()
+        cohort = cohort_of.get(member_id)
+        if cohort is None:
+            continue
+        index = (week_of(day) - cohort).days // 7
+        if 0 <= index <= COHORT_WEEKS and index not in seen:
+            seen.add(index)
+            active[(cohort, index)] += 1
+    sizes: dict[date, int] = defaultdict(int)
+    for cohort in cohort_of.values():
+        sizes[cohort] += 1
+    this_week = week_of(local_day(clock.now()))
+    cells = []
+    for cohort, size in sizes.items():
+        last = min(COHORT_WEEKS, (this_week - cohort).days // 7)
+        for index in range(last + 1):
+            cells.append(
+                CohortCell(
+                    **scope,
+                    cohort_week=cohort,
+                    week_index=index,
+                    size=size,
+                    retained=active.get((cohort, index), 0),
+                )
+            )
+    CohortCell.objects.filter(**scope).delete()
+    CohortCell.objects.bulk_create(cells, batch_size=2000)
+
+
+def _pairs(community_id: int) -> None:
+    """How many members each two groups of the community share now."""
+    live = GroupMembership.objects.filter(
+        group__community_id=community_id, status=SeatStatus.ACTIVE
+    )
+    groups_of: dict[int, list[int]] = defaultdict(list)
+    for member_id, group_id in live.values_list("member_id", "group_id").iterator(
+        chunk_size=20_000
+    ):
+        groups_of[member_id].append(group_id)
+    shared: dict[tuple[int, int], int] = defaultdict(int)
+    for groups in groups_of.values():
+        if len(groups) < 2:
+            continue
+        ordered = sorted(set(groups))
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                shared[(a, b)] += 1
+    GroupPair.objects.filter(community_id=community_id).delete()
+    GroupPair.objects.bulk_create(
+        [
+            GroupPair(community_id=community_id, group_a_id=a, group_b_id=b, shared=n)
+            for (a, b), n in shared.items()
+        ],
+        batch_size=2000,
+    )
+
+
+def live_group_ids(community_id: int) -> list[int]:
+    return list(
+        Group.objects.filter(community_id=community_id, archived_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def first_and_last_day(community_id: int) -> tuple[date | None, date | None]:
+    span = ScopeDay.objects.filter(community_id=community_id, group_id=COMMUNITY_SCOPE).aggregate(
+        first=Min("day"), last=Max("day")
+    )
+    return span["first"], span["last"]
+
+
+def iter_days(start: date, end: date) -> Iterable[date]:
+    day = start
+    while day < end:
+        yield day
+        day += timedelta(days=1)
