@@ -53,6 +53,12 @@ def _english() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _rollups_see_everything(settings: Any) -> None:
+    # Tests refresh the analytics rollups right after writing; nothing is in flight.
+    settings.QUANZI_ROLLUP_SETTLE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: Any) -> None:
     # Operators are created in many tests; the production hasher takes a third of a second each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

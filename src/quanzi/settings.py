@@ -258,6 +258,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # Idempotency records are kept this long; a client retrying later gets a fresh write.
 QUANZI_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("QUANZI_IDEMPOTENCY_TTL_HOURS", "48"))
 QUANZI_CURRENCY = os.environ.get("QUANZI_CURRENCY", "CNY")
+# The rollup job folds only rows recorded at least this long ago: ids are handed out at insert
+# but become visible at commit, so a younger row may still have an uncommitted one before it.
+QUANZI_ROLLUP_SETTLE_SECONDS = int(os.environ.get("QUANZI_ROLLUP_SETTLE_SECONDS", "60"))
 # Phone numbers without a country code are read as numbers of this region.
 QUANZI_PHONE_REGION = os.environ.get("QUANZI_PHONE_REGION", "CN")
 

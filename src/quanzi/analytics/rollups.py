@@ -15,8 +15,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
@@ -102,46 +103,67 @@ def order_key(row: Activity) -> str | None:
     return None
 
 
-def rollup_refresh(track: Track | None = None) -> RollupReport:
+def rollup_refresh(track: Track | None = None, settle: timedelta | None = None) -> RollupReport:
     """Fold everything new into the rollups and recompute what it touched. Safe to run any time,
-    twice, or side by side."""
+    twice, or side by side.
+
+    Rows recorded less than ``settle`` ago (``QUANZI_ROLLUP_SETTLE_SECONDS`` by default) wait for
+    the next run: an id is taken at insert but seen at commit, so the watermark must not pass a
+    row whose transaction may still have an older one open. Pass ``timedelta(0)`` when nothing
+    else is writing (a load, the demo).
+    """
+    if settle is None:
+        settle = timedelta(seconds=settings.QUANZI_ROLLUP_SETTLE_SECONDS)
+    cutoff = timezone.now() - settle  # recorded_at is the database's time, not the test clock
     report = RollupReport()
     dirty = _Dirty()
     RollupState.objects.get_or_create(name=STATE)
     while True:
         with transaction.atomic():
             state = RollupState.objects.select_for_update().get(name=STATE)
-            rows = list(
-                Activity.objects.filter(id__gt=state.last_activity_id)
-                .exclude(community_id__isnull=True)
-                .order_by("id")[:CHUNK]
+            batch = list(
+                Activity.objects.filter(id__gt=state.last_activity_id).order_by("id")[:CHUNK]
             )
-            messages = list(
-                ChatMessage.objects.filter(id__gt=state.last_message_id)
-                .order_by("id")
-                .values_list("id", "community_id", "group_id", "sent_at")[:CHUNK]
+            settled = _settled(batch, lambda a: a.recorded_at, cutoff)
+            rows = [a for a in settled if a.community_id is not None]
+            messages = _settled(
+                list(
+                    ChatMessage.objects.filter(id__gt=state.last_message_id)
+                    .order_by("id")
+                    .values_list("id", "community_id", "group_id", "sent_at", "created_at")[:CHUNK]
+                ),
+                lambda m: m[4],
+                cutoff,
             )
-            if not rows and not messages:
-                last = Activity.objects.aggregate(m=Max("id"))["m"] or 0
-                if last > state.last_activity_id:  # only community-less rows were left
-                    state.last_activity_id = last
-                    state.save(update_fields=["last_activity_id"])
+            if not settled and not messages:
                 break
             if rows:
                 _fold_activities(rows, dirty)
-                state.last_activity_id = rows[-1].pk
-            for _, community_id, group_id, sent_at in messages:
+            if settled:
+                state.last_activity_id = settled[-1].pk
+            for _, community_id, group_id, sent_at, _ in messages:
                 dirty.touch(community_id, group_id, local_day(sent_at))
             if messages:
                 state.last_message_id = messages[-1][0]
             state.updated_at = clock.now()
             state.save()
-        report.activities += len(rows)
+        report.activities += len(settled)
         report.messages += len(messages)
         if track:
             track(len(rows) + len(messages))
     _recompute(dirty, report)
     return report
+
+
+_T = TypeVar("_T")
+
+
+def _settled(rows: list[_T], recorded: Callable[[_T], datetime], cutoff: datetime) -> list[_T]:
+    """The rows up to (not including) the first one recorded after ``cutoff``."""
+    for index, row in enumerate(rows):
+        if recorded(row) >= cutoff:
+            return rows[:index]
+    return rows
 
 
 # -- folding a chunk ------------------------------------------------------------------------
