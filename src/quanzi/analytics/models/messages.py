@@ -36,6 +36,8 @@ class ChatSender(models.Model):
     member = models.ForeignKey(
         Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_senders"
     )
+    # The owner's or an assistant's account: their promotion is not counted as ads.
+    is_operator = models.BooleanField(default=False)
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
 

@@ -469,8 +469,7 @@ def lifecycle(scope: Scope, at: date) -> list[StageCount]:
         .annotate(n=Count("id"))
         .values_list("stage", "n")
     )
-    stages = [("", counts.get("", 0))] + [(s, counts.get(s, 0)) for s in Stage.values]
-    return [StageCount(stage=s, members=n) for s, n in stages]
+    return [StageCount(stage=s, members=counts.get(s, 0)) for s in Stage.values]
 
 
 @dataclass(frozen=True, slots=True)
