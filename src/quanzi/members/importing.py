@@ -151,6 +151,15 @@ def member_sheet_parse(data: bytes, *, filename: str) -> MemberSheet:
     WPS write for "CSV"), or UTF-16 (Excel's "Unicode text"); separated by commas, tabs or
     semicolons. The first non-blank row names the columns.
     """
+    unsupported = _("%(file)s: members are imported from CSV (.csv) or Excel (.xlsx) files.")
+    return _sheet(sheet_table(data, filename, unsupported=unsupported), filename)
+
+
+def sheet_table(
+    data: bytes, filename: str, *, unsupported: str = ""
+) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of a CSV or .xlsx file, for any import: the encodings and separators of
+    ``member_sheet_parse``; an unreadable file is ImportFileInvalid saying why."""
     if not data.strip():
         raise ImportFileInvalid(_("%(file)s is empty.") % {"file": filename})
     suffix = Path(filename).suffix.lower()
@@ -171,11 +180,9 @@ def member_sheet_parse(data: bytes, *, filename: str) -> MemberSheet:
     elif suffix in ("", ".csv", ".txt", ".tsv"):
         table = _csv_table(data, filename)
     else:
-        raise ImportFileInvalid(
-            _("%(file)s: members are imported from CSV (.csv) or Excel (.xlsx) files.")
-            % {"file": filename}
-        )
-    return _sheet(table, filename)
+        message = unsupported or _("%(file)s: import a CSV (.csv) or Excel (.xlsx) file.")
+        raise ImportFileInvalid(message % {"file": filename})
+    return table
 
 
 def _cell_text(value: object) -> str:
