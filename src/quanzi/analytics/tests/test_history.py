@@ -222,3 +222,20 @@ def test_two_imports_of_the_same_file_at_once_leave_each_order_once() -> None:
     assert sorted(r.imported for r in results) == [0, 3]
     assert HistoricOrder.objects.count() == 3
     assert Activity.objects.filter(kind=ActivityKind.PAY, object_type="historic_order").count() == 3
+
+
+def test_api_upload_with_per_line_errors(api: Any, client: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    circle = community()
+    url = f"/api/v1/communities/{circle.slug}/imports/orders"
+    bad = SimpleUploadedFile("o.csv", (GOOD + "x,B-1,2025-11-02 10:00,-3\n").encode())
+    good = SimpleUploadedFile("o.csv", GOOD.encode())
+
+    refused = client.post(url, {"file": bad}, headers=api.headers)
+    done = client.post(url, {"file": good}, headers=api.headers)
+
+    assert refused.status_code == 422
+    assert "line.5.amount" in refused.json()["error"]["fields"]
+    assert done.status_code == 200
+    assert done.json()["imported"] == 3
