@@ -62,7 +62,7 @@ SECTIONS = (
             NavItem("events", _("Events"), "events"),
             NavItem("campaigns", _("Campaigns"), "campaigns"),
             NavItem("channels", _("Channels"), "channels"),
-            NavItem("analytics", _("Analytics"), "analytics"),
+            NavItem("analytics", _("Analytics"), "analytics", url_name="console:analytics_home"),
         ),
     ),
     NavSection(

@@ -2,6 +2,7 @@ from django.urls import path
 
 from quanzi.console import (
     views,
+    views_analytics,
     views_catalog,
     views_communities,
     views_distribution,
@@ -246,4 +247,11 @@ urlpatterns = [
         name="crystal_cash_reward",
     ),
     path("crystals/<slug:slug>/perk/", views_rewards.crystal_perk, name="crystal_perk"),
+    path("analytics/", views_analytics.analytics_home, name="analytics_home"),
+    path("analytics/<slug:slug>/", views_analytics.analytics_community, name="analytics"),
+    path(
+        "analytics/<slug:slug>/groups/<int:group_id>/",
+        views_analytics.analytics_group,
+        name="analytics_group",
+    ),
 ]
