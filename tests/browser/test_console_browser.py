@@ -110,9 +110,7 @@ def test_console_tour(
     page.wait_for_selector("#activity-chart .main-svg", timeout=15_000)
     assert page.locator("#activity-chart .legend .traces").count() >= 5
     assert page.locator(".kpi").count() == 5
-    assert (
-        page.locator(".nav-link.is-disabled").count() == 4
-    )  # events, campaigns, channels, analytics
+    assert page.locator(".nav-link.is-disabled").count() == 3  # events, campaigns, channels
     _shot(page, artifacts, "console-overview-zh-desktop.png")
 
     _switch_language(page, "en")
