@@ -10,7 +10,7 @@ import pytest
 
 from quanzi.analytics.rollups import rollup_refresh
 from quanzi.analytics.services.health import health_evaluate
-from quanzi.analytics.tests.test_health import TODAY, at, build
+from quanzi.analytics.tests.test_health import TODAY, at, build, shop_in
 from quanzi.communities.tests.factories import community, group
 from quanzi.members.tests.factories import member
 
@@ -26,6 +26,7 @@ def place(transactional_db: None, frozen_clock: Any) -> Any:
     healthy, dying = group(circle, name="海鲜团购1群"), group(circle, name="水果闲聊群")
     build(healthy, [member(f"阿{i}") for i in range(10)], member("KOL 老张"), dying=False)
     build(dying, [member(f"小{i}") for i in range(10)], member("KOL 阿杰"), dying=True)
+    shop_in(circle, healthy)
     rollup_refresh()
     health_evaluate(community=circle, day=TODAY)
     return circle, dying

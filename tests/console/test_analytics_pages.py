@@ -13,7 +13,7 @@ import pytest
 
 from quanzi.analytics.selectors.metrics import Period, Scope, kpis
 from quanzi.analytics.services.health import health_evaluate
-from quanzi.analytics.tests.test_health import TODAY, at, build
+from quanzi.analytics.tests.test_health import TODAY, at, build, shop_in
 from quanzi.communities.tests.factories import community, group
 from quanzi.members.tests.factories import member
 
@@ -29,6 +29,7 @@ def circle(frozen_clock: Any) -> Any:
     healthy, dying = group(place, name="健康群"), group(place, name="快死的群")
     build(healthy, [member(f"h{i}") for i in range(10)], member("KOL 老师"), dying=False)
     build(dying, [member(f"d{i}") for i in range(10)], member("KOL 阿杰"), dying=True)
+    shop_in(place, healthy)
     rollup_refresh()
     health_evaluate(community=place, day=TODAY)
     return place, healthy, dying

@@ -153,13 +153,18 @@ def lines_figure(days: list[str], series: list[tuple[str, list[Any], str, bool]]
     return {"data": traces, "layout": layout}
 
 
+GREENS = [[0.0, "#f1f8f6"], [0.5, "#63c5ab"], [1.0, "#0b6654"]]
+AMBERS = [[0.0, "#fff8ef"], [0.5, "#f8b26a"], [1.0, "#c2410c"]]
+
+
 def heatmap_figure(
     x: list[str],
     y: list[str],
     z: list[list[float | None]],
     *,
     percent: bool = True,
-    colours: str = "Teal",
+    colours: list[list[Any]] | None = None,
+    zmax: float = 1.0,
 ) -> dict[str, Any]:
     """A heatmap with each cell's value written in it (cohort retention, group overlap)."""
     text = [
@@ -172,9 +177,9 @@ def heatmap_figure(
         "z": z,
         "text": text,
         "texttemplate": "%{text}",
-        "colorscale": colours,
+        "colorscale": colours or GREENS,
         "zmin": 0,
-        "zmax": 1,
+        "zmax": zmax,
         "xgap": 2,
         "ygap": 2,
         "hoverongaps": False,

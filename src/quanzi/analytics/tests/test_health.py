@@ -269,3 +269,31 @@ def test_health_api(api: Any, client: Any, circle: Any) -> None:
     assert "webhook_url" in refused.json()["error"]["fields"]
     assert out_of_range.status_code == 422
     assert "threshold" in out_of_range.json()["error"]["fields"]
+
+
+def shop_in(place: Community, chat: Group) -> None:
+    """Some of a group's members visit a link and buy in the last two weeks (three twice), so
+    pages that show funnels and RFM have buyers."""
+    from quanzi.core.models import ActivityKind
+    from quanzi.core.money import Money
+    from quanzi.core.services.activity import activity_record
+
+    people = list(Member.objects.filter(group_seats__group=chat).order_by("pk")[:6])
+    for n, person in enumerate(people):
+        activity_record(
+            kind=ActivityKind.VISIT,
+            occurred_at=at(TODAY - timedelta(days=10), 8),
+            member_id=person.pk,
+            community_id=place.pk,
+        )
+        for k in range(1 + (n < 3)):
+            activity_record(
+                kind=ActivityKind.PAY,
+                occurred_at=at(TODAY - timedelta(days=5 - 3 * k), 12),
+                member_id=person.pk,
+                community_id=place.pk,
+                amount=Money(8800 + 1000 * n, "CNY"),
+                object_type="product",
+                object_id="1",
+                data={"order": f"T{person.pk}-{k}"},
+            )

@@ -27,6 +27,7 @@ from quanzi.analytics.selectors.health import group_health, open_warnings
 from quanzi.analytics.selectors.value import latest_fit, slipping_members
 from quanzi.communities.models import Community, Group
 from quanzi.console.charts import (
+    AMBERS,
     BLUE,
     GREY,
     ORANGE,
@@ -50,7 +51,7 @@ MAX_GROUPS = 60
 
 FUNNEL_LABELS = {
     "visit": gettext_lazy("Visited a link"),
-    "join": gettext_lazy("Joined"),
+    "join": gettext_lazy("Joined a group"),
     "first_payment": gettext_lazy("First payment"),
     "repurchase": gettext_lazy("Bought again"),
     "referral": gettext_lazy("Referred a friend"),
@@ -71,8 +72,16 @@ class PeriodForm(forms.Form):
     days = forms.TypedChoiceField(
         choices=[(n, n) for n in PERIODS], coerce=int, required=False, empty_value=None
     )
-    start = forms.DateField(required=False, label=gettext_lazy("From"))
-    end = forms.DateField(required=False, label=gettext_lazy("To (inclusive)"))
+    start = forms.DateField(
+        required=False,
+        label=gettext_lazy("From"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    end = forms.DateField(
+        required=False,
+        label=gettext_lazy("To (inclusive)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -212,7 +221,12 @@ def _cohorts(rows: list[metrics.CohortRow]) -> dict[str, Any]:
 
 def _overlap(result: metrics.Overlap) -> dict[str, Any]:
     names = [name for _id, name, _n in result.groups]
-    return heatmap_figure(names, names, result.jaccard, percent=False, colours="Oranges")
+    # The diagonal (a group with itself) is left blank so the shared cells stand out.
+    cells = [
+        [None if i == j else v for j, v in enumerate(row)] for i, row in enumerate(result.jaccard)
+    ]
+    top = max((v for row in cells for v in row if v is not None), default=0.0)
+    return heatmap_figure(names, names, cells, percent=False, colours=AMBERS, zmax=max(top, 0.05))
 
 
 def _export(
@@ -396,6 +410,8 @@ def _page(request: HttpRequest, community: Community, group: Group | None) -> Ht
         ),
     }
     context["has_data"] = bool(kpis.members or kpis.messages or kpis.orders)
+    context["funnel_empty"] = not any(s.members for s in context["funnel"])
+    context["rfm_empty"] = not any(s.members for s in context["rfm"])
     context["query"] = request.GET.urlencode()
     status = 422 if form.is_bound and not form.is_valid() else 200
     return render(request, "console/analytics/health.html", context, status=status)
