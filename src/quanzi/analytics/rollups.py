@@ -39,6 +39,7 @@ from quanzi.core.models import Activity, ActivityKind
 
 STATE = "analytics"
 CHUNK = 10_000
+ANALYZE_FROM = 50_000  # rows folded in one run after which PostgreSQL's statistics are renewed
 COHORT_WEEKS = 12  # retention is kept for this many weeks after the join week
 ENGAGED = {ActivityKind.MESSAGE, ActivityKind.POST, ActivityKind.VOTE, ActivityKind.CHECK_IN}
 INTERACTIONS = {ActivityKind.REPLY, ActivityKind.MENTION, ActivityKind.LIKE}
@@ -181,6 +182,12 @@ def rollup_refresh(track: Track | None = None, settle: timedelta | None = None) 
         if track:
             track(len(rows) + len(messages))
     _recompute(dirty, report)
+    if connection.vendor == "postgresql" and report.activities + report.messages >= ANALYZE_FROM:
+        # A big load (an import, a simulation) leaves the planner guessing until autovacuum
+        # comes by; the dashboards' joins need fresh statistics now.
+        with connection.cursor() as cursor:
+            for model in (MemberDay, MemberFact, Purchase, ScopeDay, CohortCell, GroupPair):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     return report
 
 

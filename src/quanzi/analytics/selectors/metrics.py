@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from quanzi.analytics.models import (
@@ -184,16 +184,14 @@ def _message_counts(scope: Scope, period: Period) -> tuple[int, int, int]:
 
 def _payers(scope: Scope, period: Period) -> tuple[int, int]:
     """Members at the end with at least one, and at least two, paid orders in the period."""
-    population = MemberFact.objects.filter(
-        community_id=scope.community_id, group_id=scope.group_id
+    member_at_end = MemberFact.objects.filter(
+        community_id=scope.community_id, group_id=scope.group_id, member_id=OuterRef("member_id")
     ).filter(_members_at_end(scope, period))
     per_member = (
         Purchase.objects.filter(
-            community_id=scope.community_id,
-            day__gte=period.start,
-            day__lt=period.end,
-            member_id__in=population.filter(first_paid_at__isnull=False).values("member_id"),
+            community_id=scope.community_id, day__gte=period.start, day__lt=period.end
         )
+        .filter(Exists(member_at_end))
         .values("member_id")
         .annotate(n=Count("id"))
     )
