@@ -40,6 +40,7 @@ from quanzi.communities.services.setup import (
 from quanzi.core import clock
 from quanzi.core.models import Activity, ActivityKind
 from quanzi.core.services.activity import activity_record
+from quanzi.demo_analytics import analytics_load
 from quanzi.demo_distribution import distribution_load
 from quanzi.demo_rewards import rewards_load, rewards_setup
 from quanzi.demo_shop import shop_load
@@ -199,6 +200,7 @@ def demo_load() -> int:
     distribution_load(rng, now)
     rewards_load(rng, now)
     _settle(now)
+    analytics_load(rng, now)
     return created
 
 

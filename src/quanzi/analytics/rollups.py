@@ -118,16 +118,17 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def order_key(row: Activity | Fact) -> str | None:
-    """One paid order per shop order number, membership term or imported order."""
-    if row.object_type == "product":
-        number = (row.data or {}).get("order")
-        return f"order:{number}" if number else None
+def order_key(row: Activity | Fact) -> str:
+    """One paid order per shop order number, membership term or imported order; a payment
+    that names no order is an order of its own."""
+    number = (row.data or {}).get("order")
+    if row.object_type == "product" and number:
+        return f"order:{number}"
     if row.object_type == "membership_term":
         return f"term:{row.object_id}"
     if row.object_type == "historic_order":
         return f"hist:{row.object_id}"
-    return None
+    return f"pay:{row.pk}"
 
 
 def rollup_refresh(track: Track | None = None, settle: timedelta | None = None) -> RollupReport:
@@ -242,12 +243,12 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
                     row.occurred_at,
                 )
         if row.kind == ActivityKind.PAY and row.member_id:
-            key = order_key(row)
-            if key:
-                entry = paid.setdefault((cid, key), [row.member_id, row.occurred_at, 0, "", ""])
-                entry[2] += row.amount_minor or 0
-                entry[3] = entry[3] or row.currency
-                entry[4] = entry[4] or row.channel
+            entry = paid.setdefault(
+                (cid, order_key(row)), [row.member_id, row.occurred_at, 0, "", ""]
+            )
+            entry[2] += row.amount_minor or 0
+            entry[3] = entry[3] or row.currency
+            entry[4] = entry[4] or row.channel
     _upsert_member_days(days)
     new_purchases = _upsert_purchases(paid)
     _fold_purchases(new_purchases, facts)

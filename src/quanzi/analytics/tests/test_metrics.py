@@ -411,3 +411,25 @@ def test_refreshing_twice_counts_nothing_twice(now: Any) -> None:
 
     assert again.activities == 0
     assert kpis(Scope(chat.community_id, chat.pk), WEEK) == before
+
+
+def test_a_payment_that_names_no_order_is_an_order_of_its_own(now: Any) -> None:
+    chat = group()
+    buyer = member()
+    seat(chat, buyer)
+    for n in range(2):
+        activity_record(
+            kind=ActivityKind.PAY,
+            occurred_at=at(MONDAY + timedelta(days=1 + n)),
+            member_id=buyer.pk,
+            community_id=chat.community_id,
+            amount=Money(3000, "CNY"),
+            object_type="product",
+            object_id="7",
+        )
+    rollup_refresh()
+
+    figures = kpis(Scope(chat.community_id), WEEK)
+
+    assert figures.orders == 2
+    assert figures.repurchase_rate == 1.0
