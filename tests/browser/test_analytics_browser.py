@@ -68,6 +68,10 @@ def test_health_page_draws_its_charts_and_warns(
     assert "水果闲聊群" in warning.inner_text()
     assert warning.locator(".signal-list li").count() == 5
     assert page.locator("#health-kpis .kpi").count() == 9
+    assert page.locator('#health-kpis .kpi[title*="7"]').count() >= 1  # definitions as tooltips
+    first = page.locator("#health-groups tbody tr").first
+    assert "水果闲聊群" in first.inner_text()  # worst first
+    assert first.locator(".score-high").inner_text() == "100"
     page.screenshot(path=str(artifacts / "analytics-health-zh-desktop.png"), full_page=True)
 
     page.click(f'a[href="/console/analytics/{circle.slug}/groups/{dying.pk}/"] >> nth=0')

@@ -11,10 +11,11 @@ from typing import Any
 import openpyxl
 import pytest
 
-from quanzi.analytics.selectors.metrics import Period, Scope, kpis
+from quanzi.analytics.selectors.metrics import Period, Scope, funnel, kpis, lifecycle, rfm
 from quanzi.analytics.services.health import health_evaluate
 from quanzi.analytics.tests.test_health import TODAY, at, build, shop_in
 from quanzi.communities.tests.factories import community, group
+from quanzi.console.views_analytics import MAX_GROUPS
 from quanzi.members.tests.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +151,68 @@ def test_an_empty_community_says_what_to_do(signed_in: Any, db: None) -> None:
 
     assert response.status_code == 200
     assert "quanzi import chats" in response.content.decode()
+
+
+def _sheet(response: Any) -> list[tuple[Any, ...]]:
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    return list(sheet.iter_rows(values_only=True))
+
+
+def test_the_downloaded_rows_are_the_selectors_rows(signed_in: Any, circle: Any) -> None:
+    place, _healthy, _dying = circle
+    base = f"/console/analytics/{place.slug}/?days=30&export="
+    period = Period(TODAY - timedelta(days=29), TODAY + timedelta(days=1))
+    scope = Scope(place.pk)
+
+    steps = funnel(scope, period)
+    assert [r[1:] for r in _sheet(signed_in.get(base + "funnel"))[1:]] == [
+        (s.members, s.conversion) for s in steps
+    ]
+    stages = lifecycle(scope, TODAY)
+    assert [r[1] for r in _sheet(signed_in.get(base + "lifecycle"))[1:]] == [
+        s.members for s in stages
+    ]
+    segments = rfm(scope, TODAY)
+    assert [r[1:] for r in _sheet(signed_in.get(base + "rfm"))[1:]] == [
+        (s.members, s.revenue_minor) for s in segments
+    ]
+    assert sum(s.members for s in segments) == 6  # the six buyers of shop_in
+
+
+def test_the_group_table_puts_the_warned_group_first_even_among_many(
+    signed_in: Any, circle: Any
+) -> None:
+    place = circle[0]
+    for n in range(MAX_GROUPS + 5):
+        group(place, name=f"A{n:03d} 空群")  # sorts before both by name
+
+    rows = _sheet(signed_in.get(f"/console/analytics/{place.slug}/?export=groups"))
+    page = signed_in.get(f"/console/analytics/{place.slug}/").content.decode()
+
+    assert len(rows) == 1 + MAX_GROUPS
+    assert rows[1] == ("快死的群", 11, 100, True)
+    assert ("健康群", 11, 0, False) in rows
+    assert f"Showing {MAX_GROUPS} of {MAX_GROUPS + 7} groups" in page
+
+
+def test_valuable_members_slipping_are_listed_and_downloaded(
+    signed_in: Any, frozen_clock: Any
+) -> None:
+    from quanzi.analytics.selectors.value import slipping_members
+    from quanzi.analytics.services.value import value_fit
+    from quanzi.analytics.tests.test_btyd import _shop
+
+    place = _shop(frozen_clock)
+    value_fit(community=place, unit="week")
+    frozen_clock.advance(timedelta(days=90))
+    value_fit(community=place, unit="week")
+    expected = slipping_members(place, limit=20)
+    assert expected
+
+    page = signed_in.get(f"/console/analytics/{place.slug}/").content.decode()
+    rows = _sheet(signed_in.get(f"/console/analytics/{place.slug}/?export=slipping"))
+
+    assert f'href="/console/members/{expected[0].member_id}/"' in page
+    assert [(r[0], r[1]) for r in rows[1:]] == [(m.name, m.clv_minor) for m in expected]

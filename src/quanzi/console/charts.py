@@ -111,7 +111,8 @@ def funnel_figure(labels: list[str], counts: list[int], conversions: list[str]) 
         "connector": {"line": {"color": "#dee2e6"}},
         "hovertemplate": "%{y}: %{x}<extra></extra>",
     }
-    return {"data": [trace], "layout": _layout(280, margin={"l": 110, "r": 12, "t": 8, "b": 8})}
+    layout = _layout(280, margin={"l": 110, "r": 12, "t": 8, "b": 8}, yaxis={"automargin": True})
+    return {"data": [trace], "layout": layout}
 
 
 def lines_figure(days: list[str], series: list[tuple[str, list[Any], str, bool]]) -> dict[str, Any]:
@@ -192,8 +193,13 @@ def heatmap_figure(
         "layout": _layout(
             height,
             margin={"l": 110, "r": 12, "t": 8, "b": 40},
-            xaxis={"side": "bottom", "fixedrange": True, "type": "category"},
-            yaxis={"autorange": "reversed", "fixedrange": True, "type": "category"},
+            xaxis={"side": "bottom", "fixedrange": True, "type": "category", "automargin": True},
+            yaxis={
+                "autorange": "reversed",
+                "fixedrange": True,
+                "type": "category",
+                "automargin": True,
+            },
         ),
     }
 
@@ -215,7 +221,8 @@ def bars_figure(labels: list[str], values: list[int], colour: str = TEAL) -> dic
         "layout": _layout(
             max(200, 30 * len(labels) + 40),
             margin={"l": 120, "r": 12, "t": 8, "b": 24},
-            yaxis={"autorange": "reversed", "fixedrange": True},
+            # automargin: long segment names (and their translations) are never clipped.
+            yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True},
             xaxis={"gridcolor": "#e9eef0", "fixedrange": True, "tickformat": ",d"},
         ),
     }

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_GET
 
 from quanzi.analytics.rollups import local_day
 from quanzi.analytics.selectors import metrics
-from quanzi.analytics.selectors.health import group_health, open_warnings
+from quanzi.analytics.selectors.health import WarningView, group_health, open_warnings
 from quanzi.analytics.selectors.value import latest_fit, slipping_members
 from quanzi.communities.models import Community, Group
 from quanzi.console.charts import (
@@ -211,11 +212,14 @@ def _lines(points: list[metrics.DayPoint]) -> dict[str, Any]:
 
 
 def _cohorts(rows: list[metrics.CohortRow]) -> dict[str, Any]:
-    weeks = max((len(r.retention) for r in rows), default=0)
+    # Weeks after the period's end have no figure for any cohort yet: leave those columns out.
+    weeks = max(
+        (i + 1 for r in rows for i, v in enumerate(r.retention) if v is not None), default=1
+    )
     return heatmap_figure(
         [_("Week %(n)s") % {"n": i} for i in range(weeks)],
         [f"{r.week:%m/%d} ({r.size})" for r in rows],
-        [r.retention for r in rows],
+        [r.retention[:weeks] for r in rows],
     )
 
 
@@ -343,6 +347,18 @@ def _tables(
     return tables
 
 
+def _listed_groups(
+    live: QuerySet[Group], warnings: list[WarningView], overlap: metrics.Overlap
+) -> list[Group]:
+    """At most MAX_GROUPS groups for the table: every warned group, then the largest (the
+    overlap map's), then the rest by name — so a big community's dying groups are never cut."""
+    wanted = [w.group_id for w in warnings] + [gid for gid, _name, _n in overlap.groups]
+    chosen = {g.pk: g for g in live.filter(pk__in=wanted[:MAX_GROUPS])}
+    ordered = list(dict.fromkeys(gid for gid in wanted if gid in chosen))
+    rest = live.exclude(pk__in=ordered).order_by("name")[: max(MAX_GROUPS - len(ordered), 0)]
+    return [chosen[gid] for gid in ordered] + list(rest)
+
+
 def _page(request: HttpRequest, community: Community, group: Group | None) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     period = form.period()
@@ -371,18 +387,19 @@ def _page(request: HttpRequest, community: Community, group: Group | None) -> Ht
         "fit": latest_fit(community),
     }
     if group is None:
-        groups = list(
-            Group.objects.filter(community=community, archived_at__isnull=True).order_by("name")[
-                :MAX_GROUPS
-            ]
-        )
         context["overlap"] = metrics.overlap(community.pk, None, at)
+        live = Group.objects.filter(community=community, archived_at__isnull=True)
+        groups = _listed_groups(live, context["warnings"], context["overlap"])
         members = {
             g.pk: metrics.members_at_end(metrics.Scope(community.pk, g.pk), period) for g in groups
         }
-        context["groups"] = [
+        group_rows: list[dict[str, Any]] = [
             {"group": g, "members": members[g.pk], "health": group_health(g)} for g in groups
         ]
+        # Worst first: a group with a score above one without (too small, no history yet).
+        group_rows.sort(key=lambda r: -(r["health"].score if r["health"].score is not None else -1))
+        context["groups"] = group_rows
+        context["groups_total"] = live.count()
     else:
         context["health"] = group_health(group)
     export = request.GET.get("export", "")
