@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -192,13 +194,15 @@ def _append(
 
 
 def parse_time(raw: str) -> tuple[datetime | None, str]:
-    """A time as exports write it; one without a zone is in the hub's time zone."""
+    """A time as exports write it; one without a zone is in the hub's time zone
+    (``settings.TIME_ZONE``, Asia/Shanghai by default), whatever zone a request activated."""
+    hub = ZoneInfo(settings.TIME_ZONE)
     raw = raw.strip()
     if not raw:
         return None, _("The time is empty.")
     if raw.isdigit() and len(raw) in (10, 13):  # a Unix timestamp, in seconds or ms
         seconds = int(raw) / (1000 if len(raw) == 13 else 1)
-        return datetime.fromtimestamp(seconds, tz=timezone.get_current_timezone()), ""
+        return datetime.fromtimestamp(seconds, tz=hub), ""
     moment: datetime | None = None
     try:
         moment = parse_datetime(raw.replace("/", "-") if "T" in raw else raw)
@@ -216,5 +220,5 @@ def parse_time(raw: str) -> tuple[datetime | None, str]:
             "value": raw
         }
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+        moment = timezone.make_aware(moment, hub)
     return moment, ""

@@ -33,7 +33,7 @@ def import_chats(file: Path, slug: str, group: str, dry_run: bool) -> None:
 
     from quanzi.analytics.chat_files import ChatFileInvalid, chat_file_read
     from quanzi.analytics.models import MessageSource
-    from quanzi.analytics.services.messages import messages_ingest
+    from quanzi.analytics.services.messages import messages_check, messages_ingest
     from quanzi.communities.selectors import community_by_slug
 
     target = community_by_slug(slug)
@@ -42,6 +42,8 @@ def import_chats(file: Path, slug: str, group: str, dry_run: bool) -> None:
     except ChatFileInvalid as exc:
         raise click.ClickException(f"{file.name}: {exc}") from None
     errors = list(parsed.errors)
+    if errors:  # the lines that did parse may be wrong too: report them all at once
+        errors += messages_check(community=target, messages=parsed.messages)
     report = None
     if not errors:
         with tqdm(

@@ -19,6 +19,7 @@ from quanzi.analytics.services.messages import (
     IncomingMessage,
     IngestReport,
     MessageError,
+    messages_check,
     messages_ingest,
     sender_link,
 )
@@ -140,7 +141,8 @@ def messages_import(
     except ChatFileInvalid as exc:
         raise ApplicationError(str(exc), field="file") from None
     if parsed.errors:
-        _refuse(parsed.errors, "line.")
+        checked = messages_check(community=community, messages=parsed.messages)
+        _refuse(sorted([*parsed.errors, *checked], key=lambda e: e.line), "line.")
     report = messages_ingest(
         community=community, messages=parsed.messages, source=MessageSource.IMPORT, dry_run=dry_run
     )

@@ -174,6 +174,14 @@ def _check(
     return checked, errors
 
 
+def messages_check(
+    *, community: Community, messages: Sequence[IncomingMessage]
+) -> list[MessageError]:
+    """Every problem of the messages (group, sender, kind, time, member), writing nothing: lets
+    an import report a file's bad lines all together, parse errors and these alike."""
+    return _check(community, messages)[1]
+
+
 def messages_ingest(
     *,
     community: Community,

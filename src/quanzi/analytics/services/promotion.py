@@ -20,14 +20,16 @@ _URL = re.compile(
 )
 # Pushing people off the group to a private channel: the heart of an ad in a WeChat group.
 _CONTACT = re.compile(
-    r"(加我|加微|加v|加V|\+v|\+V|vx|VX|威信|薇信|私聊|私信我|私我|扫码|扫一扫|二维码|"
+    # "加我老公进群" is family joining, not a push to a private chat.
+    r"(加我(?!老公|老婆|妈|爸|爱人|家人|朋友|同事|闺蜜|孩子)|"
+    r"加微|加v|加V|\+v|\+V|vx|VX|威信|薇信|私聊|私信我|私我|扫码|扫一扫|二维码|"
     r"微信号|加群|进群领|联系我|dm me|add me|카톡|오픈채팅|연락주세요)",
     re.IGNORECASE,
 )
 _SELLING = re.compile(
     r"(优惠|折扣|打折|特价|秒杀|领券|优惠券|返利|返现|佣金|代购|微商|招代理|招募代理|兼职|"
-    r"日赚|月入|躺赚|刷单|免费领|限时|低价|包邮|团购价|点击链接|下单立减|"
-    r"discount|coupon|promo code|sale|할인|쿠폰|광고|이벤트 참여|무료 증정)",
+    r"日赚|月入|躺赚|刷单|免费领|限时(?:特价|特惠|抢|秒杀|优惠)|抢购|低价|包邮|团购价|点击链接|下单立减|"
+    r"discount|coupon|promo code|\bsale\b|할인|쿠폰|광고|이벤트 참여|무료 증정)",
     re.IGNORECASE,
 )
 # A mainland mobile number or a WeChat id pasted into the text.

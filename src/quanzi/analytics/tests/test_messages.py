@@ -35,6 +35,13 @@ pytestmark = pytest.mark.django_db
         ("text", "有没有人一起团?", []),
         ("red_packet", "恭喜发财", []),
         ("image", "", []),
+        ("text", "今晚直播限时一小时,大家准时来", []),  # a time limit, not a flash sale
+        ("text", "我刚加我老公进群了", []),
+        ("text", "谢谢老师,作业发到群里了", []),
+        ("text", "Is this on sale?", []),
+        ("text", "限时抢购,今晚截止", ["promo_words"]),
+        ("text", "看看我的vx: abc_123456", ["contact_details", "contact_push"]),
+        ("text", "点击链接免费领课程 http://x.cn/abc", ["link", "promo_words"]),
         (
             "text",
             "兼职日赚300,加我微信 wxid_abc123 私聊",
@@ -449,3 +456,99 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once() -> None:
 
     assert ChatMessage.objects.count() == 50
     assert ChatSender.objects.count() == 50
+
+
+def test_export_times_without_a_zone_are_in_the_hubs_time_zone(settings: Any) -> None:
+    from zoneinfo import ZoneInfo
+
+    from quanzi.analytics.chat_files import parse_time
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    with timezone.override(ZoneInfo("Europe/London")):  # a request's zone does not matter
+        moment, problem = parse_time("2026-01-05 09:00")
+    assert problem == ""
+    assert moment == datetime(2026, 1, 5, 1, 0, tzinfo=ZoneInfo("UTC"))
+    assert parse_time("1767574800")[0] == datetime(2026, 1, 5, 1, 0, tzinfo=ZoneInfo("UTC"))
+    assert parse_time("2026-01-05T09:00:00+09:00")[0] == datetime(
+        2026, 1, 5, 0, 0, tzinfo=ZoneInfo("UTC")
+    )
+    assert parse_time("yesterday")[1]
+    assert parse_time("")[1]
+
+
+def test_api_refuses_naive_missing_and_unauthenticated(api: Any, client: Any) -> None:
+    chat = group()
+    url = f"/api/v1/communities/{chat.community.slug}/messages"
+    good = {"group": str(chat.pk), "sent_at": _at(1).isoformat(), "sender_id": "wxid_a"}
+    naive = {**good, "sent_at": "2026-01-05T09:00:00"}
+    missing = {"group": str(chat.pk), "sender_id": "wxid_b"}
+
+    refused = api.post(url, {"messages": [good, naive]})
+    incomplete = api.post(url, {"messages": [good, missing]})
+    anonymous = client.post(url, {"messages": [good]}, content_type="application/json")
+
+    assert refused.status_code == 422
+    assert list(refused.json()["error"]["fields"]) == ["messages.1.sent_at"]
+    assert incomplete.status_code == 422
+    assert any("messages.1.sent_at" in f for f in incomplete.json()["error"]["fields"])
+    assert anonymous.status_code == 401
+    assert ChatMessage.objects.count() == 0
+
+
+def test_api_upload_dry_run_and_bad_lines(api: Any, client: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    chat = group()
+    url = f"/api/v1/communities/{chat.community.slug}/messages/import"
+    good = f"时间,群名,发送者,内容\n2026-01-05 09:00,{chat.name},小王,早\n".encode()
+    bad = (
+        f"时间,群名,发送者,内容,类型\n昨天,{chat.name},a,hi,text\n2026-01-05 09:00,nope,b,x,语音\n"
+    )
+
+    dry = client.post(
+        url,
+        {"file": SimpleUploadedFile("c.csv", good), "dry_run": "true"},
+        headers=api.headers,
+    )
+    refused = client.post(
+        url, {"file": SimpleUploadedFile("c.csv", bad.encode())}, headers=api.headers
+    )
+    broken = client.post(
+        url, {"file": SimpleUploadedFile("c.json", b"{not json")}, headers=api.headers
+    )
+
+    assert dry.status_code == 200, dry.content
+    assert (dry.json()["created"], dry.json()["dry_run"]) == (1, True)
+    assert refused.status_code == 422
+    assert {"line.2.time", "line.3.group", "line.3.kind"} <= set(refused.json()["error"]["fields"])
+    assert broken.status_code == 422
+    assert "file" in broken.json()["error"]["fields"]
+    assert ChatMessage.objects.count() == 0
+
+
+def test_cli_reports_every_bad_line_at_once(tmp_path: Path, capsys: Any) -> None:
+    from quanzi.cli import main
+
+    chat = group()
+    path = tmp_path / "chat.json"
+    path.write_text(
+        json.dumps(
+            {
+                "messages": [
+                    {"time": "not a time", "group": chat.name, "sender": "a", "text": "hi"},
+                    {"time": "2026-01-05 09:00", "group": "nope", "sender": "b", "text": "x"},
+                    {"time": "2026-01-05 09:01", "group": chat.name, "sender": "c", "text": "ok"},
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit) as refused:
+        main(["import", "chats", str(path), "--community", chat.community.slug, "--dry-run"])
+
+    out = capsys.readouterr()
+    assert refused.value.code == 1
+    assert "line 1: time" in out.out
+    assert "line 2: group" in out.out
+    assert "line 3" not in out.out
+    assert ChatMessage.objects.count() == 0
