@@ -76,7 +76,7 @@ class SenderFilters(In):
     known: bool | None = Field(None, description="false: only senders not linked to a member.")
 
 
-class LinkIn(In):
+class SenderLinkIn(In):
     member_id: int = Field(ge=1, le=BIGINT)
 
 
@@ -190,7 +190,7 @@ def _sender(sender_id: int) -> ChatSender:
 
 
 @router.post("/chat-senders/{sender_id}/link", response={200: SenderOut, **ERRORS})
-def chat_sender_link(request: HttpRequest, sender_id: int, payload: LinkIn) -> dict[str, Any]:
+def chat_sender_link(request: HttpRequest, sender_id: int, payload: SenderLinkIn) -> dict[str, Any]:
     """Link a sender to a member: their past messages become the member's (with the replies and
     mentions they made) and so do future ones. Linked to someone else already: 409."""
     sender = _sender(sender_id)
