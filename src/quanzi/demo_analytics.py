@@ -2,7 +2,7 @@
 bridge would have sent them, then the rollups, the health warnings and the member-value fit.
 
 Most groups chat steadily, their KOLs most of all; the English circle's open group (英语角·公开群)
-fades over the last four weeks while advertisers move in, so the health page has a dying group
+fades over the last two weeks while advertisers move in, so the health page has a dying group
 to show, with its reasons.
 """
 
@@ -66,7 +66,7 @@ def analytics_load(rng: random.Random, now: datetime) -> int:
             dying = group.name == DYING
             for day in range(WEEKS * 7):
                 base = start + timedelta(days=day)
-                fading = dying and day >= (WEEKS - 4) * 7
+                fading = dying and day >= (WEEKS - 2) * 7
                 volume = max(1, len(talkers) // (8 if fading else 2))
                 last = ""
                 for n in range(rng.randint(volume // 2, volume)):

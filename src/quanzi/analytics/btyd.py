@@ -165,7 +165,7 @@ def gamma_gamma_log_likelihood(p: float, q: float, v: float, x: Array, m: Array)
     )
 
 
-def gamma_gamma_fit(x: Array, m: Array) -> GammaGamma:
+def gamma_gamma_fit(x: Array, m: Array, *, penalty: float = 0.0) -> GammaGamma:
     """Maximum-likelihood Gamma-Gamma parameters for customers with x ≥ 1 transactions of mean
     value m > 0."""
     x = np.asarray(x, np.float64)
@@ -174,6 +174,8 @@ def gamma_gamma_fit(x: Array, m: Array) -> GammaGamma:
     def negative(log_params: Array) -> float:
         p, q, v = np.exp(log_params)
         value = -float(np.sum(gamma_gamma_log_likelihood(p, q, v, x, m)))
+        # The penalty pulls p and q toward 1; v is on the money scale, so it is left free.
+        value += penalty * float(log_params[0] ** 2 + log_params[1] ** 2)
         return value if np.isfinite(value) else 1e300
 
     best = None
@@ -189,7 +191,8 @@ def gamma_gamma_fit(x: Array, m: Array) -> GammaGamma:
             best = result
     assert best is not None
     p, q, v = (float(val) for val in np.exp(best.x))
-    return GammaGamma(p, q, v, -float(best.fun), bool(best.success))
+    ll = float(np.sum(gamma_gamma_log_likelihood(p, q, v, x, m)))
+    return GammaGamma(p, q, v, ll, bool(best.success))
 
 
 def expected_spend(model: GammaGamma, x: Array, m: Array) -> Array:

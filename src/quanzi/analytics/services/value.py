@@ -36,6 +36,12 @@ MIN_BUYERS = 20
 MIN_REPEAT_BUYERS = 10
 UNITS = {"day": 1, "week": 7}
 DEFAULT_HORIZON_DAYS = 90
+# A small L2 penalty on the log-parameters keeps the fit finite when a community's orders cannot
+# tell the parameters apart (every buyer alike: r and alpha run off to infinity together). On
+# data that identifies them it moves the likelihood by a few hundredths; the stored
+# log-likelihood is the unpenalised one.
+PENALTY = 0.01
+DEGENERATE = 1e4  # a Gamma-Gamma shape past this means spend did not vary enough to fit
 
 
 class NotEnoughBuyers(ApplicationError):
@@ -115,14 +121,20 @@ def value_fit(
             % {"min": MIN_BUYERS, "community": community.slug, "n": buyers, "until": until},
             field="community",
         )
-    model = btyd.bgnbd_fit(data.x, data.t_x, data.big_t)
+    model = btyd.bgnbd_fit(data.x, data.t_x, data.big_t, penalty=PENALTY)
     alive = btyd.p_alive(model, data.x, data.t_x, data.big_t)
     horizon = horizon_days / UNITS[unit]
     expected = btyd.expected_purchases(model, horizon, data.x, data.t_x, data.big_t)
     repeaters = data.x > 0
     spend_model = None
     if int(np.sum(repeaters)) >= MIN_REPEAT_BUYERS and np.all(data.repeat_spend[repeaters] > 0):
-        spend_model = btyd.gamma_gamma_fit(data.x[repeaters], data.repeat_spend[repeaters])
+        spend_model = btyd.gamma_gamma_fit(
+            data.x[repeaters], data.repeat_spend[repeaters], penalty=PENALTY
+        )
+    if spend_model is not None and max(spend_model.p, spend_model.q) > DEGENERATE:
+        # Every repeat buyer spends alike (one product at one price): the spread the model
+        # needs is not there, so each member's own mean is the best guess.
+        spend_model = None
     if spend_model is not None and spend_model.q > 1:
         spend = btyd.expected_spend(spend_model, data.x, data.repeat_spend)
     else:
