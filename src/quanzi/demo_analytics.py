@@ -12,7 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from quanzi.analytics.models import MessageSource
-from quanzi.analytics.rollups import rollup_refresh
+from quanzi.analytics.rollups import local_day, rollup_refresh
 from quanzi.analytics.services.health import health_evaluate
 from quanzi.analytics.services.messages import IncomingMessage, messages_ingest
 from quanzi.analytics.services.value import NotEnoughBuyers, value_fit
@@ -117,6 +117,9 @@ def analytics_load(rng: random.Random, now: datetime) -> int:
     ):
         health_evaluate(community=community)
         try:
+            # Two fits, eight weeks apart, as the weekly job would have left them: members whose
+            # chance of still buying fell in between show as "valuable but slipping".
+            value_fit(community=community, unit="week", until=local_day(now - timedelta(weeks=8)))
             value_fit(community=community, unit="week")
         except NotEnoughBuyers:
             continue
