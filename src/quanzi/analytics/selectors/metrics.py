@@ -37,7 +37,6 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from quanzi.analytics.models import (
     COMMUNITY_SCOPE,
-    ChatMessage,
     CohortCell,
     GroupPair,
     MemberDay,
@@ -134,12 +133,15 @@ def kpis(scope: Scope, period: Period) -> Kpis:
         leaves=Coalesce(Sum("leaves"), 0),
         orders=Coalesce(Sum("orders"), 0),
         revenue=Coalesce(Sum("revenue_minor"), 0),
+        messages=Coalesce(Sum("messages"), 0),
+        ads=Coalesce(Sum("ad_messages"), 0),
+        kol=Coalesce(Sum("kol_messages"), 0),
     )
     last = ScopeDay.objects.filter(
         community_id=scope.community_id, group_id=scope.group_id, day=period.last_day
     ).first()
     engaged_7d = last.engaged_7d if last else 0
-    messages, ads, kol = _message_counts(scope, period)
+    messages, ads, kol = days["messages"], days["ads"], days["kol"]
     payers, repeat = _payers(scope, period)
     due, renewed = _renewals(scope, period)
     strangers = _strangers(scope, period, population)
@@ -166,20 +168,6 @@ def kpis(scope: Scope, period: Period) -> Kpis:
         orders=days["orders"],
         revenue_minor=days["revenue"],
     )
-
-
-def _message_counts(scope: Scope, period: Period) -> tuple[int, int, int]:
-    totals = ScopeDay.objects.filter(
-        community_id=scope.community_id,
-        group_id=scope.group_id,
-        day__gte=period.start,
-        day__lt=period.end,
-    ).aggregate(
-        messages=Coalesce(Sum("messages"), 0),
-        ads=Coalesce(Sum("ad_messages"), 0),
-        kol=Coalesce(Sum("kol_messages"), 0),
-    )
-    return totals["messages"], totals["ads"], totals["kol"]
 
 
 def _payers(scope: Scope, period: Period) -> tuple[int, int]:
@@ -528,14 +516,3 @@ def _mean_last_paid(buyers: QuerySet[MemberFact]) -> datetime:
         total += (day - epoch).days * n
         count += n
     return day_start(epoch + timedelta(days=round(total / count)))
-
-
-def message_count(scope: Scope, period: Period) -> int:
-    qs = ChatMessage.objects.filter(
-        community_id=scope.community_id,
-        sent_at__gte=day_start(period.start),
-        sent_at__lt=day_start(period.end),
-    )
-    if scope.is_group:
-        qs = qs.filter(group_id=scope.group_id)
-    return qs.count()
