@@ -118,11 +118,10 @@ def table(database: str, result: dict[str, Any]) -> None:
             continue
         duck = figures["duckdb_seconds"]
         ratio = figures["ratio"]
-        print(
-            f"{name:<22}{figures['seconds']:>10.4f}{CEILING_S:>9.1f}"
-            f"{duck if duck is None else f'{duck:.4f}':>10}"
-            f"{'' if ratio is None else f'{ratio:.3f}':>8}"
-        )
+        duck_text = "—" if duck is None else f"{duck:.4f}"
+        ratio_text = "—" if ratio is None else f"{ratio:.3f}"
+        seconds = f"{figures['seconds']:.4f}"
+        print(f"{name:<22}{seconds:>10}{CEILING_S:>9.1f}{duck_text:>10}{ratio_text:>8}")
 
 
 def median_time(fn: Callable[[], Any]) -> float:
