@@ -491,8 +491,9 @@ def _recompute(dirty: _Dirty, report: RollupReport) -> None:
             for (cid, gid), days in sorted(scopes.items()):
                 report.scope_days += _scope_days(cid, gid, min(days))
                 report.scopes += 1
-                _cohorts(cid, gid)
-            _pairs(community_id)
+                _cohorts(cid, gid, min(days))
+            if community_id in {cid for cid, _member in dirty.seats}:
+                _pairs(community_id)
 
 
 def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:
@@ -537,6 +538,27 @@ def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:
         out,
         {name: f"excluded.{name}" for name in seat_columns},
     )
+    # A group's facts carry the member's community-wide orders and referrals, whenever the seat
+    # came: copied from the community's fact, so a purchase folded before the seat counts too.
+    copied = (*_PAID_FIELDS, "first_referral_at")
+    whole = {
+        (row[0], row[1]): row[2:]
+        for row in MemberFact.objects.filter(
+            community_id__in=communities, group_id=COMMUNITY_SCOPE, member_id__in=members
+        ).values_list("community_id", "member_id", *copied)
+    }
+    group_rows = [
+        (*key, *whole[(key[0], key[2])], 0)
+        for key in per
+        if key[1] != COMMUNITY_SCOPE and (key[0], key[2]) in whole
+    ]
+    _upsert(
+        MemberFact,
+        _FACT_KEYS,
+        (*_FACT_KEYS, *copied, "group_count"),
+        group_rows,
+        {name: f"excluded.{name}" for name in copied},
+    )
 
 
 def _scope_filter(community_id: int, group_id: int) -> dict[str, int]:
@@ -549,25 +571,23 @@ def _scope_days(community_id: int, group_id: int, since: date) -> int:
     today = local_day(clock.now())
     first = min(since, today)
     scope = _scope_filter(community_id, group_id)
-    facts = MemberFact.objects.filter(**scope)
-    # Members at the end of each day: joined before it ended, not left by then.
+    facts = MemberFact.objects.filter(**scope, joined_at__isnull=False)
+    # Members at the end of each day: joined before it ended, not left by then. Those before
+    # ``first`` are counted by the database; only the moves since are read.
+    start = day_start(first)
+    base = facts.filter(joined_at__lt=start).count() - facts.filter(left_at__lt=start).count()
     joins: dict[date, int] = defaultdict(int)
     leaves: dict[date, int] = defaultdict(int)
-    base = 0
-    rows = facts.exclude(joined_at__isnull=True).values_list("joined_at", "left_at")
-    for joined, left in rows.iterator(chunk_size=20_000):
+    for (joined,) in (
+        facts.filter(joined_at__gte=start).values_list("joined_at").iterator(chunk_size=20_000)
+    ):
         assert joined is not None
-        jd = local_day(joined)
-        ld = local_day(left) if left else None
-        if jd < first:
-            base += 1
-        else:
-            joins[jd] += 1
-        if ld is not None:
-            if ld < first:
-                base -= 1
-            else:
-                leaves[ld] += 1
+        joins[local_day(joined)] += 1
+    for (left,) in (
+        facts.filter(left_at__gte=start).values_list("left_at").iterator(chunk_size=20_000)
+    ):
+        assert left is not None
+        leaves[local_day(left)] += 1
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     md = MemberDay.objects.filter(**scope, day__gte=first)
     for row in md.values("day").annotate(
@@ -586,13 +606,13 @@ def _scope_days(community_id: int, group_id: int, since: date) -> int:
         .values_list("member_id", "day")
         .iterator(chunk_size=20_000)
     ):
-        start, end = day, day + timedelta(days=6)
+        cover_from, cover_to = day, day + timedelta(days=6)
         if member_id in covered_to:
-            start = max(start, covered_to[member_id] + timedelta(days=1))
-        if start <= end:
-            diff[start] += 1
-            diff[end + timedelta(days=1)] -= 1
-            covered_to[member_id] = end
+            cover_from = max(cover_from, covered_to[member_id] + timedelta(days=1))
+        if cover_from <= cover_to:
+            diff[cover_from] += 1
+            diff[cover_to + timedelta(days=1)] -= 1
+            covered_to[member_id] = cover_to
     engaged_7d: dict[date, int] = {}
     running = sum(n for d, n in diff.items() if d < first)
     day = first
@@ -671,20 +691,24 @@ _DAY_COUNTS = (
 )
 
 
-def _cohorts(community_id: int, group_id: int) -> None:
+def _cohorts(community_id: int, group_id: int, since: date) -> None:
     """Weekly join cohorts of the scope and, for each of the next weeks, how many of each cohort
-    had any activity in the scope that week."""
+    had any activity in the scope that week.
+
+    Only cohorts that a change on or after ``since`` can reach are rebuilt: those that joined
+    within ``COHORT_WEEKS`` weeks before it (an older cohort's cells all end before it)."""
     scope = _scope_filter(community_id, group_id)
+    horizon = week_of(since) - timedelta(weeks=COHORT_WEEKS)
     cohort_of: dict[int, date] = {}
     for member_id, joined in (
-        MemberFact.objects.filter(**scope, joined_at__isnull=False)
+        MemberFact.objects.filter(**scope, joined_at__gte=day_start(horizon))
         .values_list("member_id", "joined_at")
         .iterator(chunk_size=20_000)
     ):
         assert joined is not None
         cohort_of[member_id] = week_of(local_day(joined))
     if not cohort_of:
-        CohortCell.objects.filter(**scope).delete()
+        CohortCell.objects.filter(**scope, cohort_week__gte=horizon).delete()
         return
     first_week = min(cohort_of.values())
     # In member order, so each member's weeks are counted once without holding every set.
@@ -722,7 +746,7 @@ def _cohorts(community_id: int, group_id: int) -> None:
                     retained=active.get((cohort, index), 0),
                 )
             )
-    CohortCell.objects.filter(**scope).delete()
+    CohortCell.objects.filter(**scope, cohort_week__gte=horizon).delete()
     CohortCell.objects.bulk_create(cells, batch_size=2000)
 
 
