@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -193,9 +194,10 @@ def _append(
     )
 
 
-def parse_time(raw: str) -> tuple[datetime | None, str]:
-    """A time as exports write it; one without a zone is in the hub's time zone
-    (``settings.TIME_ZONE``, Asia/Shanghai by default), whatever zone a request activated."""
+def parse_time(raw: str, formats: Sequence[str] = _FORMATS) -> tuple[datetime | None, str]:
+    """A time as exports write it (ISO 8601, a Unix timestamp, or one of ``formats``); one
+    without a zone is in the hub's time zone (``settings.TIME_ZONE``, Asia/Shanghai by default),
+    whatever zone a request activated. Returns the time, or None and why not."""
     hub = ZoneInfo(settings.TIME_ZONE)
     raw = raw.strip()
     if not raw:
@@ -209,7 +211,7 @@ def parse_time(raw: str) -> tuple[datetime | None, str]:
     except ValueError:
         moment = None
     if moment is None:
-        for fmt in _FORMATS:
+        for fmt in formats:
             try:
                 moment = datetime.strptime(raw, fmt)
                 break

@@ -29,10 +29,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from quanzi.analytics.chat_files import parse_time
 from quanzi.analytics.models import HistoricOrder
 from quanzi.communities.models import Community
 from quanzi.core import clock
@@ -208,29 +207,10 @@ def _amount(raw: str, line: int, errors: list[RowError]) -> int | None:
 
 
 def _time(raw: str, line: int, errors: list[RowError], latest: datetime) -> datetime | None:
-    moment: datetime | None = None
-    try:
-        moment = parse_datetime(raw)
-    except ValueError:
-        moment = None
+    moment, problem = parse_time(raw, _FORMATS)
     if moment is None:
-        for fmt in _FORMATS:
-            try:
-                moment = datetime.strptime(raw, fmt)
-                break
-            except ValueError:
-                continue
-    if moment is None:
-        errors.append(
-            RowError(
-                line,
-                "paid_at",
-                _("%(value)r is not a time (use 2024-05-01 10:00 or ISO 8601).") % {"value": raw},
-            )
-        )
+        errors.append(RowError(line, "paid_at", problem))
         return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
     if moment > latest:
         errors.append(RowError(line, "paid_at", _("%(value)s is in the future.") % {"value": raw}))
         return None
