@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from quanzi.analytics.calendar import local_day
 from quanzi.analytics.models import MessageSource
-from quanzi.analytics.rollups import local_day, rollup_refresh
+from quanzi.analytics.rollups import rollup_refresh
 from quanzi.analytics.services.health import health_evaluate
 from quanzi.analytics.services.messages import IncomingMessage, messages_ingest
 from quanzi.analytics.services.value import NotEnoughBuyers, value_fit

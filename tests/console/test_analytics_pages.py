@@ -194,7 +194,7 @@ def test_the_group_table_puts_the_warned_group_first_even_among_many(
     assert len(rows) == 1 + MAX_GROUPS
     assert rows[1] == ("快死的群", 11, 100, True)
     assert ("健康群", 11, 0, False) in rows
-    assert f"Showing {MAX_GROUPS} of {MAX_GROUPS + 7} groups" in page
+    assert f"显示 {MAX_GROUPS + 7} 个群中的 {MAX_GROUPS} 个" in page  # "Showing 60 of 67 groups"
 
 
 def test_valuable_members_slipping_are_listed_and_downloaded(

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from quanzi.analytics.rollups import local_day
+from quanzi.analytics.calendar import local_day
 from quanzi.analytics.selectors import metrics
 from quanzi.api.schemas import ERRORS
 from quanzi.communities.models import Community, Group

@@ -15,6 +15,9 @@ from quanzi.analytics.models.rollups import (
     Purchase,
     RollupState,
     ScopeDay,
+    SeatCount,
+    Snapshot,
+    SnapshotKind,
 )
 from quanzi.analytics.models.value import MemberValue, ValueFit
 
@@ -35,6 +38,9 @@ __all__ = [
     "Purchase",
     "RollupState",
     "ScopeDay",
+    "SeatCount",
+    "Snapshot",
+    "SnapshotKind",
     "ValueFit",
     "WarningStatus",
     "WebhookDelivery",

@@ -183,3 +183,56 @@ class GroupPair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_a_id}&{self.group_b_id}: {self.shared}"
+
+
+class SeatCount(models.Model):
+    """Live seats now, kept with the group pairs: a group's row (``group_id`` > 0) holds its
+    members; the community's row (``COMMUNITY_SCOPE``) holds the distinct members with a live
+    seat in any of its groups (``members``) and those with two or more (``multi``). The overlap
+    rate and the overlap map's group sizes read these."""
+
+    community_id = models.BigIntegerField()
+    group_id = models.BigIntegerField(default=COMMUNITY_SCOPE)
+    members = models.IntegerField(default=0)
+    multi = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["community_id", "group_id"], name="seat_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community_id}/{self.group_id}: {self.members}"
+
+
+class SnapshotKind(models.TextChoices):
+    KPIS = "kpis"  # the per-member parts of the tiles over a window ending today
+    RFM = "rfm"  # the eight segments today
+    LIFECYCLE = "lifecycle"  # members by stage today
+
+
+class Snapshot(models.Model):
+    """A community's figures that only a pass over its members can give, worked out by the
+    rollup job at the end of every run that touched the community (and once a day) for the
+    periods the console offers: the last 7, 30 and 90 days ending today, and "today".
+
+    A dashboard reading exactly such a period reads the row; any other period is worked out
+    live from the rollups. Only today's rows are kept, so a row is never older than the last
+    run that changed the community."""
+
+    community_id = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=SnapshotKind.choices)
+    start = models.DateField()
+    end = models.DateField()  # exclusive
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community_id", "kind", "start", "end"], name="snapshot_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.kind} {self.start}..{self.end}"

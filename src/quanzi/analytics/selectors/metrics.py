@@ -35,6 +35,7 @@ from typing import Any
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
+from quanzi.analytics.calendar import day_start
 from quanzi.analytics.models import (
     COMMUNITY_SCOPE,
     CohortCell,
@@ -43,8 +44,10 @@ from quanzi.analytics.models import (
     MemberFact,
     Purchase,
     ScopeDay,
+    SeatCount,
+    Snapshot,
+    SnapshotKind,
 )
-from quanzi.analytics.rollups import day_start
 from quanzi.communities.models import Group, GroupMembership, MembershipTerm, SeatStatus
 from quanzi.members.models import Member, Stage
 
@@ -119,10 +122,46 @@ def members_at_end(scope: Scope, period: Period) -> int:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MemberCounts:
+    """The tiles' figures that need a pass over the scope's members."""
+
+    members: int
+    payers: int
+    repeat_payers: int
+    strangers: int
+
+
+def member_counts(scope: Scope, period: Period) -> MemberCounts:
+    """Worked out from the rollups now, for any period (the rollup job keeps the community's
+    standard periods ready: ``kpis`` reads those)."""
+    population = MemberFact.objects.filter(
+        community_id=scope.community_id, group_id=scope.group_id
+    ).filter(_members_at_end(scope, period))
+    payers, repeat = _payers(scope, period)
+    return MemberCounts(
+        members=population.count(),
+        payers=payers,
+        repeat_payers=repeat,
+        strangers=_strangers(scope, period, population),
+    )
+
+
+def _snapshot(scope: Scope, kind: str, start: date, end: date) -> Any:
+    """The rollup job's row for exactly this community-wide question, or None."""
+    if scope.is_group:
+        return None
+    return (
+        Snapshot.objects.filter(community_id=scope.community_id, kind=kind, start=start, end=end)
+        .values_list("data", flat=True)
+        .first()
+    )
+
+
 def kpis(scope: Scope, period: Period) -> Kpis:
-    facts = MemberFact.objects.filter(community_id=scope.community_id, group_id=scope.group_id)
-    population = facts.filter(_members_at_end(scope, period))
-    members = population.count()
+    stored = _snapshot(scope, SnapshotKind.KPIS, period.start, period.end)
+    counted = MemberCounts(**stored) if stored is not None else member_counts(scope, period)
+    members = counted.members
     days = ScopeDay.objects.filter(
         community_id=scope.community_id,
         group_id=scope.group_id,
@@ -142,9 +181,9 @@ def kpis(scope: Scope, period: Period) -> Kpis:
     ).first()
     engaged_7d = last.engaged_7d if last else 0
     messages, ads, kol = days["messages"], days["ads"], days["kol"]
-    payers, repeat = _payers(scope, period)
+    payers, repeat = counted.payers, counted.repeat_payers
     due, renewed = _renewals(scope, period)
-    strangers = _strangers(scope, period, population)
+    strangers = counted.strangers
     return Kpis(
         members=members,
         joins=days["joins"],
@@ -190,22 +229,20 @@ def _payers(scope: Scope, period: Period) -> tuple[int, int]:
 
 
 def _renewals(scope: Scope, period: Period) -> tuple[int, int]:
-    ended = MembershipTerm.objects.filter(
+    """Terms that ended in the period, and those whose membership has a next term paid within
+    the renewal window: one query, the next term found by a correlated EXISTS."""
+    next_term = MembershipTerm.objects.filter(
+        membership_id=OuterRef("membership_id"),
+        paid_at__gte=OuterRef("ends_at") - timedelta(days=RENEWAL_DAYS),
+        starts_at__gte=OuterRef("ends_at") - timedelta(seconds=1),
+        starts_at__lte=OuterRef("ends_at") + timedelta(days=RENEWAL_DAYS),
+    )
+    counts = MembershipTerm.objects.filter(
         membership__plan__community_id=scope.community_id,
         ends_at__gte=day_start(period.start),
         ends_at__lt=day_start(period.end),
-    ).values_list("membership_id", "ends_at")
-    due = renewed = 0
-    for membership_id, ends_at in ended:
-        assert ends_at is not None
-        due += 1
-        renewed += MembershipTerm.objects.filter(
-            membership_id=membership_id,
-            paid_at__gte=ends_at - timedelta(days=RENEWAL_DAYS),
-            starts_at__gte=ends_at - timedelta(seconds=1),
-            starts_at__lte=ends_at + timedelta(days=RENEWAL_DAYS),
-        ).exists()
-    return due, renewed
+    ).aggregate(due=Count("id"), renewed=Count("id", filter=Q(Exists(next_term))))
+    return counts["due"], counts["renewed"]
 
 
 def _strangers(scope: Scope, period: Period, population: QuerySet[MemberFact]) -> int:
@@ -357,25 +394,21 @@ class Overlap:
 def overlap(community_id: int, group_ids: Sequence[int] | None, at: date, top: int = 20) -> Overlap:
     """Members in two or more of the groups / distinct members in them, and pairwise Jaccard.
 
-    Without ``group_ids``: the rate over every live group of the community (from the rollups),
-    the map over its ``top`` largest groups. With them: both over exactly those groups, from
-    their seats at the end of ``at``."""
+    Without ``group_ids``: the rate over every group of the community and the map over its
+    ``top`` largest groups, from the seat counts and pairs the rollup job keeps (seats now).
+    With them: both over exactly those groups, from their seats at the end of ``at``."""
     end = day_start(at + timedelta(days=1))
     if group_ids is None:
-        facts = MemberFact.objects.filter(
-            community_id=community_id, group_id=COMMUNITY_SCOPE, group_count__gte=1
-        )
-        totals = facts.aggregate(
-            distinct=Count("id"), multi=Count("id", filter=Q(group_count__gte=2))
-        )
+        counts = SeatCount.objects.filter(community_id=community_id)
+        whole = counts.filter(group_id=COMMUNITY_SCOPE).first()
+        totals = {"distinct": whole.members if whole else 0, "multi": whole.multi if whole else 0}
         sizes = (
-            MemberFact.objects.filter(community_id=community_id, group_count__gte=1)
-            .exclude(group_id=COMMUNITY_SCOPE)
-            .values("group_id")
-            .annotate(n=Count("id"))
-            .order_by("-n", "group_id")[:top]
+            counts.exclude(group_id=COMMUNITY_SCOPE)
+            .filter(members__gte=1)
+            .order_by("-members", "group_id")
+            .values_list("group_id", "members")[:top]
         )
-        chosen = [(row["group_id"], row["n"]) for row in sizes]
+        chosen = list(sizes)
         names = dict(Group.objects.filter(pk__in=[g for g, _ in chosen]).values_list("pk", "name"))
         pairs = {
             (p.group_a_id, p.group_b_id): p.shared
@@ -445,6 +478,14 @@ class StageCount:
 
 
 def lifecycle(scope: Scope, at: date) -> list[StageCount]:
+    """The scope's members at the end of ``at`` by their current lifecycle stage."""
+    stored = _snapshot(scope, SnapshotKind.LIFECYCLE, at, at + timedelta(days=1))
+    if stored is not None:
+        return [StageCount(stage=s, members=stored.get(s, 0)) for s in Stage.values]
+    return lifecycle_now(scope, at)
+
+
+def lifecycle_now(scope: Scope, at: date) -> list[StageCount]:
     period = Period(at, at + timedelta(days=1))
     population = MemberFact.objects.filter(
         community_id=scope.community_id, group_id=scope.group_id
@@ -480,6 +521,14 @@ RFM_SEGMENTS = (
 
 def rfm(scope: Scope, at: date) -> list[RfmSegment]:
     """The scope's buyers (members with a paid order by the end of ``at``) in eight segments."""
+    stored = _snapshot(scope, SnapshotKind.RFM, at, at + timedelta(days=1))
+    if stored is not None:
+        return [RfmSegment(code, members, revenue) for code, members, revenue in stored]
+    return rfm_now(scope, at)
+
+
+def rfm_now(scope: Scope, at: date) -> list[RfmSegment]:
+    """``rfm`` worked out from the rollups now."""
     end = day_start(at + timedelta(days=1))
     buyers = MemberFact.objects.filter(
         community_id=scope.community_id,

@@ -38,6 +38,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from quanzi.analytics.calendar import day_start, local_day
 from quanzi.analytics.models import (
     ChatMessage,
     HealthSettings,
@@ -46,7 +47,6 @@ from quanzi.analytics.models import (
     WarningStatus,
     WebhookDelivery,
 )
-from quanzi.analytics.rollups import day_start, local_day
 from quanzi.analytics.selectors.metrics import Period, Scope, kpis
 from quanzi.communities.models import Community, Group, KolSeat
 from quanzi.core import clock

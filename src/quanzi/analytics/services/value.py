@@ -26,8 +26,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from quanzi.analytics import btyd
+from quanzi.analytics.calendar import local_day
 from quanzi.analytics.models import MemberValue, Purchase, ValueFit
-from quanzi.analytics.rollups import local_day, rollup_refresh
+from quanzi.analytics.rollups import rollup_refresh
 from quanzi.communities.models import Community
 from quanzi.core import clock
 from quanzi.core.errors import ApplicationError

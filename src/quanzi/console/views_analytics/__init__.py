@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from quanzi.analytics.rollups import local_day
+from quanzi.analytics.calendar import local_day
 from quanzi.analytics.selectors import metrics
 from quanzi.analytics.selectors.health import WarningView, group_health, open_warnings
 from quanzi.analytics.selectors.value import latest_fit, slipping_members

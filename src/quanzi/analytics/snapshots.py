@@ -1,0 +1,66 @@
+"""The community-wide figures that need a pass over every member, kept ready for the periods the
+console offers.
+
+Payment, repurchase and strangeness rates over a period, the RFM segments and the lifecycle
+distribution each count distinct members, which no sum of daily rows gives. At a million members
+a live count takes seconds; so at the end of each run that touched a community (and on the first
+run of a day, when "the last 30 days" move), the rollup job works them out once for the last 7,
+30 and 90 days ending today and for today, with the same functions a live read calls, and
+stores them. ``selectors.metrics`` reads a stored row when asked exactly that question and works
+anything else out live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from quanzi.analytics.calendar import local_day
+from quanzi.analytics.models import Snapshot, SnapshotKind
+from quanzi.analytics.selectors import metrics
+from quanzi.core import clock
+
+WINDOWS = (7, 30, 90)  # the console's period choices, in days ending today
+
+
+def snapshots_refresh(community_ids: Iterable[int]) -> int:
+    """Work out and store the snapshots of these communities, and of every community whose
+    snapshots are from an earlier day. Returns the number of communities refreshed."""
+    now = clock.now()
+    today = local_day(now)
+    tomorrow = today + timedelta(days=1)
+    stale = set(
+        Snapshot.objects.exclude(end=tomorrow).values_list("community_id", flat=True).distinct()
+    )
+    todo = sorted(set(community_ids) | stale)
+    for community_id in todo:
+        scope = metrics.Scope(community_id)
+        rows: list[tuple[str, date, Any]] = []
+        for days in WINDOWS:
+            period = metrics.Period(today - timedelta(days=days - 1), tomorrow)
+            counted = metrics.member_counts(scope, period)
+            rows.append((SnapshotKind.KPIS, period.start, asdict(counted)))
+        segments = metrics.rfm_now(scope, today)
+        rows.append(
+            (SnapshotKind.RFM, today, [[s.code, s.members, s.revenue_minor] for s in segments])
+        )
+        stages = metrics.lifecycle_now(scope, today)
+        rows.append((SnapshotKind.LIFECYCLE, today, {s.stage: s.members for s in stages}))
+        with transaction.atomic():
+            Snapshot.objects.filter(community_id=community_id).delete()
+            Snapshot.objects.bulk_create(
+                Snapshot(
+                    community_id=community_id,
+                    kind=kind,
+                    start=start,
+                    end=tomorrow,
+                    data=data,
+                    computed_at=now,
+                )
+                for kind, start, data in rows
+            )
+    return len(todo)
