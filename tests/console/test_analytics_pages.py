@@ -216,3 +216,34 @@ def test_valuable_members_slipping_are_listed_and_downloaded(
 
     assert f'href="/console/members/{expected[0].member_id}/"' in page
     assert [(r[0], r[1]) for r in rows[1:]] == [(m.name, m.clv_minor) for m in expected]
+
+
+def test_the_group_table_shows_the_last_evaluation_and_costs_the_same_for_many_groups(
+    signed_in: Any, circle: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from quanzi.analytics.models import GroupScore
+
+    place, healthy, _dying = circle
+    url = f"/console/analytics/{place.slug}/?days=30"
+    with CaptureQueriesContext(connection) as few:
+        signed_in.get(url)
+    for n in range(40):
+        group(place, name=f"B{n:02d} 新群")
+    health_evaluate(community=place, day=TODAY)  # every group now has a stored score
+    with CaptureQueriesContext(connection) as many:
+        page = signed_in.get(url).content.decode()
+
+    # The table is 42 groups long; the page asks the database about as often as for 2.
+    assert page.count("/groups/") >= 42
+    assert len(many) - len(few) <= 3
+    # What it shows is the stored evaluation: a later one moves it.
+    GroupScore.objects.filter(group=healthy).update(score=70)
+    rows = _sheet(signed_in.get(url + "&export=groups"))
+    assert ("健康群", 11, 70, True) in rows
+    health_evaluate(community=place, day=TODAY)
+    rows = _sheet(signed_in.get(url + "&export=groups"))
+    assert ("健康群", 11, 0, False) in rows
+    assert rows[1] == ("快死的群", 11, 100, True)

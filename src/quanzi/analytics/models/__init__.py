@@ -1,4 +1,5 @@
 from quanzi.analytics.models.health import (
+    GroupScore,
     HealthSettings,
     HealthWarning,
     WarningStatus,
@@ -27,6 +28,7 @@ __all__ = [
     "ChatSender",
     "CohortCell",
     "GroupPair",
+    "GroupScore",
     "HealthSettings",
     "HealthWarning",
     "HistoricOrder",

@@ -56,6 +56,22 @@ class HealthWarning(models.Model):
         return f"{self.group_id} {self.day}: {self.score}"
 
 
+class GroupScore(models.Model):
+    """Each live group's score at the last evaluation, warned or not. The console's group table
+    reads these rather than scoring every listed group on each page load."""
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="+")
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="health_score")
+    day = models.DateField()
+    score = models.PositiveSmallIntegerField(null=True, blank=True)  # None: not enough data
+    reason = models.CharField(max_length=32, blank=True, default="")
+    signals = models.JSONField(default=list)
+    evaluated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.day}: {self.score}"
+
+
 class WebhookDelivery(models.Model):
     warning = models.ForeignKey(HealthWarning, on_delete=models.CASCADE, related_name="deliveries")
     url = models.URLField()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from quanzi.analytics.models import HealthWarning, WarningStatus
-from quanzi.analytics.services.health import group_score, signal_action, signal_label
+from quanzi.analytics.models import GroupScore, HealthWarning, WarningStatus
+from quanzi.analytics.services.health import (
+    group_score,
+    settings_for,
+    signal_action,
+    signal_label,
+)
 from quanzi.communities.models import Community, Group
 
 
@@ -66,6 +73,7 @@ class HealthView:
     signals: list[SignalView]
     threshold: int
     warns: bool
+    evaluated_at: datetime | None = None  # None: worked out now
 
 
 def group_health(group: Group) -> HealthView:
@@ -74,3 +82,21 @@ def group_health(group: Group) -> HealthView:
     signals = signal_views([s.as_json() for s in result.signals])
     warns = result.score is not None and result.score >= conf.threshold
     return HealthView(result.score, result.reason, signals, conf.threshold, warns)
+
+
+def group_health_stored(community: Community, groups: Sequence[Group]) -> dict[int, HealthView]:
+    """Each group's score at the last evaluation (the health job's, every 6 hours); a group
+    never evaluated yet is scored now."""
+    threshold = settings_for(community).threshold
+    stored = {s.group_id: s for s in GroupScore.objects.filter(group__in=list(groups))}
+    out = {}
+    for group in groups:
+        row = stored.get(group.pk)
+        if row is None:
+            out[group.pk] = group_health(group)
+            continue
+        warns = row.score is not None and row.score >= threshold
+        out[group.pk] = HealthView(
+            row.score, row.reason, signal_views(row.signals), threshold, warns, row.evaluated_at
+        )
+    return out

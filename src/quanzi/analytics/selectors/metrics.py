@@ -114,14 +114,6 @@ def _members_at_end(scope: Scope, period: Period) -> Q:
     return Q(joined_at__lt=end) & (Q(left_at__isnull=True) | Q(left_at__gte=end))
 
 
-def members_at_end(scope: Scope, period: Period) -> int:
-    return (
-        MemberFact.objects.filter(community_id=scope.community_id, group_id=scope.group_id)
-        .filter(_members_at_end(scope, period))
-        .count()
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class MemberCounts:
     """The tiles' figures that need a pass over the scope's members."""
@@ -156,6 +148,20 @@ def _snapshot(scope: Scope, kind: str, start: date, end: date) -> Any:
         .values_list("data", flat=True)
         .first()
     )
+
+
+def group_members_at_end(
+    community_id: int, group_ids: Sequence[int], period: Period
+) -> dict[int, int]:
+    """``members_at_end`` of many groups in one query."""
+    counts = dict(
+        MemberFact.objects.filter(community_id=community_id, group_id__in=list(group_ids))
+        .filter(_members_at_end(Scope(community_id), period))
+        .values("group_id")
+        .annotate(n=Count("id"))
+        .values_list("group_id", "n")
+    )
+    return {g: counts.get(g, 0) for g in group_ids}
 
 
 def kpis(scope: Scope, period: Period) -> Kpis:

@@ -41,6 +41,7 @@ from django.utils.translation import ngettext
 from quanzi.analytics.calendar import day_start, local_day
 from quanzi.analytics.models import (
     ChatMessage,
+    GroupScore,
     HealthSettings,
     HealthWarning,
     ScopeDay,
@@ -320,6 +321,17 @@ def health_evaluate(*, community: Community, day: date | None = None) -> list[Gr
                 open_one.resolved_at = clock.now()
                 open_one.save(update_fields=["status", "resolved_at"])
                 open_one = None
+            GroupScore.objects.update_or_create(
+                group=group,
+                defaults={
+                    "community": community,
+                    "day": day,
+                    "score": result.score,
+                    "reason": result.reason,
+                    "signals": [s.as_json() for s in result.signals],
+                    "evaluated_at": clock.now(),
+                },
+            )
         results.append(GroupHealth(group, result, warns, open_one if warns else None))
     return results
 

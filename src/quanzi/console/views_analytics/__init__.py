@@ -24,7 +24,12 @@ from django.views.decorators.http import require_GET
 
 from quanzi.analytics.calendar import local_day
 from quanzi.analytics.selectors import metrics
-from quanzi.analytics.selectors.health import WarningView, group_health, open_warnings
+from quanzi.analytics.selectors.health import (
+    WarningView,
+    group_health,
+    group_health_stored,
+    open_warnings,
+)
 from quanzi.analytics.selectors.value import latest_fit, slipping_members
 from quanzi.communities.models import Community, Group
 from quanzi.console.charts import (
@@ -390,11 +395,10 @@ def _page(request: HttpRequest, community: Community, group: Group | None) -> Ht
         context["overlap"] = metrics.overlap(community.pk, None, at)
         live = Group.objects.filter(community=community, archived_at__isnull=True)
         groups = _listed_groups(live, context["warnings"], context["overlap"])
-        members = {
-            g.pk: metrics.members_at_end(metrics.Scope(community.pk, g.pk), period) for g in groups
-        }
+        members = metrics.group_members_at_end(community.pk, [g.pk for g in groups], period)
+        health = group_health_stored(community, groups)
         group_rows: list[dict[str, Any]] = [
-            {"group": g, "members": members[g.pk], "health": group_health(g)} for g in groups
+            {"group": g, "members": members[g.pk], "health": health[g.pk]} for g in groups
         ]
         # Worst first: a group with a score above one without (too small, no history yet).
         group_rows.sort(key=lambda r: -(r["health"].score if r["health"].score is not None else -1))
