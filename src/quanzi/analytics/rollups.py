@@ -64,7 +64,8 @@ class RollupReport:
     def __str__(self) -> str:
         return (
             f"{self.activities} activities and {self.messages} messages folded in; "
-            f"{self.scope_days} days of {self.scopes} scopes recomputed"
+            f"{self.scope_days} days of {self.scopes} scopes recomputed; "
+            f"snapshots of {self.snapshots} communities worked out"
         )
 
 
