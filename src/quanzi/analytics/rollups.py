@@ -308,20 +308,32 @@ def _upsert(
             for part in _chunks(rows, 20_000):
                 cursor.execute(sql, [list(column) for column in zip(*part, strict=True)])
             return
+        # SQLite keeps times as naive UTC text and days as ISO text: convert those columns only.
         ops = connection.ops
-        rows = [
-            tuple(
-                ops.adapt_datetimefield_value(v)
-                if isinstance(v, datetime)
-                else (v.isoformat() if isinstance(v, date) else v)
-                for v in row
+        converters = [
+            ops.adapt_datetimefield_value
+            if model._meta.get_field(column).get_internal_type() == "DateTimeField"
+            else (
+                _iso if model._meta.get_field(column).get_internal_type() == "DateField" else None
             )
-            for row in rows
+            for column in columns
         ]
+        if any(converters):
+            rows = [
+                tuple(
+                    v if convert is None or v is None else convert(v)
+                    for convert, v in zip(converters, row, strict=True)
+                )
+                for row in rows
+            ]
         marks = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} AS t ({names}) VALUES ({marks}) {conflict}"  # noqa: S608
         for part in _chunks(rows, 5000):
             cursor.executemany(sql, part)
+
+
+def _iso(day: date) -> str:
+    return day.isoformat()
 
 
 def _earliest(column: str) -> str:
