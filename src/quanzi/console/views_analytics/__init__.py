@@ -31,6 +31,7 @@ from quanzi.analytics.selectors.health import (
     open_warnings,
 )
 from quanzi.analytics.selectors.value import latest_fit, slipping_members
+from quanzi.analytics.snapshots import WINDOWS
 from quanzi.communities.models import Community, Group
 from quanzi.console.charts import (
     AMBERS,
@@ -52,7 +53,7 @@ from quanzi.members.models import Stage
 
 URL_NAME = "console:analytics"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PERIODS = (7, 30, 90)
+PERIODS = WINDOWS  # 7, 30, 90 days: the periods the rollup job keeps ready
 MAX_GROUPS = 60
 
 FUNNEL_LABELS = {
