@@ -174,14 +174,23 @@ def rollup_refresh(track: Track | None = None, settle: timedelta | None = None) 
         report.messages += len(messages)
         if track:
             track(len(rows) + len(messages))
-    _recompute(dirty, report)
-    if connection.vendor == "postgresql" and report.activities + report.messages >= ANALYZE_FROM:
+    big = report.activities + report.messages >= ANALYZE_FROM
+    if big:
         # A big load (an import, a simulation) leaves the planner guessing until autovacuum
-        # comes by; the dashboards' joins need fresh statistics now.
-        with connection.cursor() as cursor:
-            for model in (MemberDay, MemberFact, Purchase, ScopeDay, CohortCell, GroupPair):
-                cursor.execute(f"ANALYZE {model._meta.db_table}")
+        # comes by; the recompute's lookups and the dashboards' joins need fresh statistics now.
+        _analyze(MemberDay, MemberFact, Purchase)
+    _recompute(dirty, report)
+    if big:
+        _analyze(MemberFact, ScopeDay, CohortCell, GroupPair, SeatCount)
     return report
+
+
+def _analyze(*models: type[Any]) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
 _T = TypeVar("_T")
