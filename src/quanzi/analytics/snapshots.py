@@ -18,25 +18,31 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from quanzi.analytics.calendar import local_day
-from quanzi.analytics.models import Snapshot, SnapshotKind
+from quanzi.analytics.models import COMMUNITY_SCOPE, ScopeDay, Snapshot, SnapshotKind
 from quanzi.analytics.selectors import metrics
+from quanzi.communities.models import Community
 from quanzi.core import clock
 
 WINDOWS = (7, 30, 90)  # the console's period choices, in days ending today
 
 
 def snapshots_refresh(community_ids: Iterable[int]) -> int:
-    """Work out and store the snapshots of these communities, and of every community whose
-    snapshots are from an earlier day. Returns the number of communities refreshed."""
+    """Work out and store the snapshots of these communities, and of every community with
+    rollups whose snapshots are not today's. Returns the number of communities refreshed."""
     now = clock.now()
     today = local_day(now)
     tomorrow = today + timedelta(days=1)
-    stale = set(
-        Snapshot.objects.exclude(end=tomorrow).values_list("community_id", flat=True).distinct()
+    # Every community with rollups but no snapshots for today: a new day, a first run after an
+    # upgrade, or a run stopped before it got here.
+    current = Snapshot.objects.filter(community_id=OuterRef("pk"), end=tomorrow)
+    rolled = ScopeDay.objects.filter(community_id=OuterRef("pk"), group_id=COMMUNITY_SCOPE)
+    missing = set(
+        Community.objects.filter(Exists(rolled), ~Exists(current)).values_list("pk", flat=True)
     )
-    todo = sorted(set(community_ids) | stale)
+    todo = sorted(set(community_ids) | missing)
     for community_id in todo:
         scope = metrics.Scope(community_id)
         rows: list[tuple[str, date, Any]] = []

@@ -44,6 +44,12 @@ class MemberDay(models.Model):
         indexes = [
             models.Index(fields=["community_id", "group_id", "day"], name="member_day_scope_day"),
             models.Index(fields=["member_id", "day"], name="member_day_member"),
+            # Strangeness: who interacted in a period, read from the index alone.
+            models.Index(
+                fields=["community_id", "group_id", "day", "member_id"],
+                condition=models.Q(interactions__gt=0),
+                name="member_day_interacted",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -252,14 +252,18 @@ def _renewals(scope: Scope, period: Period) -> tuple[int, int]:
 
 
 def _strangers(scope: Scope, period: Period, population: QuerySet[MemberFact]) -> int:
+    """Members of the population with no interacting day in the period. NOT EXISTS, not NOT IN:
+    PostgreSQL turns the first into an anti-join, but runs the second row by row against the
+    whole subquery once it outgrows work_mem (minutes at a million members)."""
     interacted = MemberDay.objects.filter(
         community_id=scope.community_id,
         group_id=scope.group_id,
+        member_id=OuterRef("member_id"),
         day__gte=period.start,
         day__lt=period.end,
         interactions__gt=0,
-    ).values("member_id")
-    return population.exclude(member_id__in=interacted).count()
+    )
+    return population.filter(~Exists(interacted)).count()
 
 
 @dataclass(frozen=True, slots=True)
