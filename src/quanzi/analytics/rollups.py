@@ -251,8 +251,76 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
         for gid in [*seated.get((cid, mid), ()), COMMUNITY_SCOPE]:
             _earlier(facts[(cid, gid, mid)], "first_referral_at", moment)
     _upsert_member_days(days)
-    _fold_purchases(_upsert_purchases(paid), facts)
+    touched = _upsert_purchases(paid)
+    _fold_purchases(touched, facts)
+    # A group's daily orders count its members' orders: a changed order moves the days of every
+    # group the buyer is in, and a member new to a group brings their past orders into it.
+    _touch_orders_in_groups(touched, facts, dirty)
+    _touch_past_orders(_new_group_facts(facts), dirty)
     _upsert_facts(facts)
+
+
+def _fact_groups(people: set[tuple[int, int]]) -> dict[tuple[int, int], set[int]]:
+    """The groups in which each (community, member) has a fact."""
+    out: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for part in _chunks(sorted(people)):
+        rows = (
+            MemberFact.objects.filter(
+                community_id__in={c for c, _ in part}, member_id__in={m for _, m in part}
+            )
+            .exclude(group_id=COMMUNITY_SCOPE)
+            .values_list("community_id", "member_id", "group_id")
+        )
+        for cid, mid, gid in rows:
+            if (cid, mid) in people:
+                out[(cid, mid)].add(gid)
+    return out
+
+
+def _touch_orders_in_groups(
+    touched: list[Purchase], facts: dict[tuple[int, int, int], dict[str, Any]], dirty: _Dirty
+) -> None:
+    buyers = {(p.community_id, p.member_id) for p in touched}
+    if not buyers:
+        return
+    groups = _fact_groups(buyers)
+    for cid, gid, mid in facts:
+        if gid != COMMUNITY_SCOPE and (cid, mid) in buyers:
+            groups[(cid, mid)].add(gid)
+    for p in touched:
+        for gid in groups.get((p.community_id, p.member_id), ()):
+            dirty.touch(p.community_id, gid, p.day)
+
+
+def _new_group_facts(keys: Iterable[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
+    """The (community, group, member) facts among ``keys`` that are not stored yet."""
+    wanted = {key for key in keys if key[1] != COMMUNITY_SCOPE}
+    if not wanted:
+        return set()
+    have = _fact_groups({(cid, mid) for cid, _, mid in wanted})
+    return {(cid, gid, mid) for cid, gid, mid in wanted if gid not in have.get((cid, mid), ())}
+
+
+def _touch_past_orders(keys: set[tuple[int, int, int]], dirty: _Dirty) -> None:
+    """Mark each new group fact's group dirty from the member's first paid order."""
+    if not keys:
+        return
+    people = {(cid, mid) for cid, _, mid in keys}
+    first: dict[tuple[int, int], date] = {}
+    for part in _chunks(sorted(people)):
+        rows = (
+            Purchase.objects.filter(
+                community_id__in={c for c, _ in part}, member_id__in={m for _, m in part}
+            )
+            .values("community_id", "member_id")
+            .annotate(day=Min("day"))
+            .values_list("community_id", "member_id", "day")
+        )
+        for cid, mid, day in rows:
+            first[(cid, mid)] = day
+    for cid, gid, mid in keys:
+        if (cid, mid) in first:
+            dirty.touch(cid, gid, first[(cid, mid)])
 
 
 def _earlier(fact: dict[str, Any], name: str, moment: datetime) -> None:
@@ -555,6 +623,7 @@ def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:
         )
         for moment in [*joins_at, *ends_at]:
             dirty.touch(key[0], key[1], local_day(moment))
+    _touch_past_orders(_new_group_facts(per), dirty)
     seat_columns = ("joined_at", "left_at", "group_count")
     _upsert(
         MemberFact,

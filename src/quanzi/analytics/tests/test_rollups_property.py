@@ -179,6 +179,27 @@ counter = iter(range(10**6))
 @example(stream=[("pay", 0, 0, 0, 1, 0), ("join", 0, 0, 0, 5, 0)], cut=1)
 # And: an order whose second line came in a later run left the buyer's revenue at the first.
 @example(stream=[("pay", 1, 0, 0, 20, 2), ("pay", 1, 0, 0, 20, 2)], cut=1)
+@example(
+    stream=[
+        ("join", 2, 0, 0, 60, 0),
+        ("join", 0, 0, 0, 28, 0),
+        ("join", 0, 0, 0, 46, 0),
+        ("join", 4, 0, 0, 0, 0),
+        ("join", 0, 0, 0, 0, 0),
+        ("join", 0, 0, 0, 0, 0),
+        ("join", 0, 0, 0, 20, 0),
+        ("pay", 0, 0, 0, 0, 0),
+        ("join", 0, 0, 0, 56, 0),
+        ("join", 0, 0, 0, 50, 0),
+        ("join", 0, 0, 0, 36, 0),
+        ("join", 1, 3, 1, 49, 2),
+        ("ad", 5, 0, 0, 34, 0),
+        ("pay", 4, 3, 1, 42, 2),
+        ("message", 1, 4, 0, 12, 1),
+        ("join", 1, 5, 1, 36, 2),
+    ],
+    cut=4,
+)
 def test_folding_in_pieces_equals_folding_at_once(frozen_clock: Any, stream: Any, cut: int) -> None:
     frozen_clock.set(timezone.make_aware(datetime(2026, 4, 30, 12)))
     n = next(counter)
