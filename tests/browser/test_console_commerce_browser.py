@@ -313,7 +313,12 @@ def test_operator_ships_an_order_paid_by_transfer(
     assert page.url == base + "/console/after-sales/seafood/"
     thumb = page.locator(".evidence-thumb img")
     thumb.wait_for()
-    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 160
+    # Attached is not loaded: on a busy machine the thumbnail may still be on its way.
+    loaded = (
+        "img => img.complete ? img.naturalWidth : new Promise(done =>"
+        " img.addEventListener('load', () => done(img.naturalWidth)))"
+    )
+    assert thumb.evaluate(loaded) == 160
     _shot(page, artifacts, "console-commerce-aftersales-zh-desktop.png")
 
     phone = browser.new_context(
