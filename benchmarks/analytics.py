@@ -8,7 +8,9 @@ quanzi_bench_analytics, and SQLite in benchmarks/.data/), in one run:
    there), and the rollup job folds it in; both are timed;
 2. each dashboard query (``quanzi.analytics.selectors.metrics``) runs three times; the median
    counts. ``kpis`` asks for the last 30 days, a period whose member counts the rollup job keeps
-   ready; ``kpis_custom`` asks for 45 days, worked out live from the rollups;
+   ready; ``kpis_custom`` asks for the last 45 days, counted live from each member's last
+   times; ``kpis_past`` asks for 45 days that ended 60 days ago, counted live from the paid
+   orders and member-days of the period;
 3. the raw facts (activities, seats, chat messages) are exported to Parquet, and DuckDB answers
    the same questions by scanning them, three times each, median again.
 
@@ -221,6 +223,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     # Not one of the console's standard periods: the tiles are worked out live, not read from
     # the rollup job's snapshot.
     custom = metrics.Period(today - timedelta(days=44), today + timedelta(days=1))
+    past = metrics.Period(today - timedelta(days=104), today - timedelta(days=59))
     quarter = metrics.Period(today - timedelta(days=89), today + timedelta(days=1))
     whole = metrics.Scope(community.pk)
     biggest = (
@@ -236,6 +239,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     questions: dict[str, Callable[[], Any]] = {
         "kpis": lambda: metrics.kpis(whole, month),
         "kpis_custom": lambda: metrics.kpis(whole, custom),
+        "kpis_past": lambda: metrics.kpis(whole, past),
         "funnel": lambda: metrics.funnel(whole, month),
         "daily": lambda: metrics.daily(whole, quarter),
         "cohorts": lambda: metrics.cohorts(whole, quarter),
@@ -249,7 +253,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     for name, seconds in timed.items():
         print(f"[bench]   {name}: {seconds:.4f} s", flush=True)
     start = time.perf_counter()
-    duck, rows = duckdb_times(community.pk, group_id, today, month, quarter, custom)
+    duck, rows = duckdb_times(community.pk, group_id, today, month, quarter, custom, past)
     build["export_s"] = time.perf_counter() - start
     build["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out: dict[str, Any] = {}
@@ -266,7 +270,13 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def duckdb_times(
-    community_id: int, group_id: int, today: Any, month: Any, quarter: Any, custom: Any
+    community_id: int,
+    group_id: int,
+    today: Any,
+    month: Any,
+    quarter: Any,
+    custom: Any,
+    past: Any,
 ) -> tuple[dict[str, float], dict[str, int]]:
     """Export the raw facts to Parquet and time DuckDB answering each question by full scan."""
     import duckdb
@@ -396,6 +406,7 @@ def duckdb_times(
     questions = {
         "kpis": kpis_sql("", "", ""),
         "kpis_custom": kpis_sql("", "", "", custom),
+        "kpis_past": kpis_sql("", "", "", past),
         "group_kpis": kpis_sql(gs, gs, gs),
         "daily": daily_sql("", ""),
         "group_daily": daily_sql(gs, gs),

@@ -229,11 +229,17 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
                 _later(fact, "last_active_at", row.occurred_at)
                 if row.kind in ENGAGED:
                     _later(fact, "last_engaged_at", row.occurred_at)
+                if row.kind in INTERACTIONS:
+                    _later(fact, "last_interaction_day", day)
                 if row.kind == ActivityKind.VISIT:
                     _earlier(fact, "first_visit_at", row.occurred_at)
-        if row.kind in INTERACTIONS and row.target_member_id not in (None, row.member_id):
+        target = row.target_member_id
+        if row.kind in INTERACTIONS and target is not None and target != row.member_id:
+            # The member replied to, mentioned or liked takes part in the scope too: they get a
+            # fact, so "interacted since" is one column of theirs, whenever their seat is read.
             for gid in scopes:
-                days[(cid, gid, row.target_member_id, day)][3] += 1  # type: ignore[index]
+                days[(cid, gid, target, day)][3] += 1
+                _later(facts[(cid, gid, target)], "last_interaction_day", day)
         if row.kind in (ActivityKind.JOIN, ActivityKind.LEAVE) and row.member_id:
             dirty.seats.add((cid, row.member_id))
         referral = (row.data or {}).get("action") in REFERRALS_MADE
@@ -328,7 +334,7 @@ def _earlier(fact: dict[str, Any], name: str, moment: datetime) -> None:
         fact[name] = moment
 
 
-def _later(fact: dict[str, Any], name: str, moment: datetime) -> None:
+def _later(fact: dict[str, Any], name: str, moment: date) -> None:
     if fact.get(name) is None or moment > fact[name]:
         fact[name] = moment
 
@@ -501,6 +507,7 @@ def _fold_purchases(
             "first_paid_at": purchases[0].paid_at,
             "second_paid_at": purchases[1].paid_at if len(purchases) > 1 else None,
             "last_paid_at": purchases[-1].paid_at,
+            "previous_paid_day": purchases[-2].day if len(purchases) > 1 else None,
             "paid_orders": len(purchases),
             "paid_days": len({p.day for p in purchases}),
             "revenue_minor": sum(p.amount_minor for p in purchases),
@@ -510,7 +517,7 @@ def _fold_purchases(
 
 
 _TIMES_EARLIER = ("first_visit_at", "first_referral_at")
-_TIMES_LATER = ("last_active_at", "last_engaged_at")
+_TIMES_LATER = ("last_active_at", "last_engaged_at", "last_interaction_day")
 
 
 _FACT_KEYS = ("community_id", "group_id", "member_id")
@@ -554,6 +561,7 @@ _PAID_FIELDS = (
     "first_paid_at",
     "second_paid_at",
     "last_paid_at",
+    "previous_paid_day",
     "paid_orders",
     "paid_days",
     "revenue_minor",

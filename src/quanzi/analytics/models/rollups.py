@@ -100,12 +100,17 @@ class MemberFact(models.Model):
     first_paid_at = models.DateTimeField(null=True, blank=True)
     second_paid_at = models.DateTimeField(null=True, blank=True)
     last_paid_at = models.DateTimeField(null=True, blank=True)
+    # The day of the paid order before the last (of two or more): "two orders from ``start`` to
+    # today" is then one comparison, as "one order" is with ``last_paid_at``.
+    previous_paid_day = models.DateField(null=True, blank=True)
     paid_orders = models.IntegerField(default=0)
     paid_days = models.IntegerField(default=0)
     revenue_minor = models.BigIntegerField(default=0)
     first_referral_at = models.DateTimeField(null=True, blank=True)
     last_active_at = models.DateTimeField(null=True, blank=True)
     last_engaged_at = models.DateTimeField(null=True, blank=True)
+    # The last day the member gave or received a reply, mention or like in the scope.
+    last_interaction_day = models.DateField(null=True, blank=True)
     group_count = models.IntegerField(default=0)  # live seats in the community's groups
 
     class Meta:
