@@ -179,10 +179,32 @@ def rollup_refresh(track: Track | None = None, settle: timedelta | None = None) 
         # A big load (an import, a simulation) leaves the planner guessing until autovacuum
         # comes by; the recompute's lookups and the dashboards' joins need fresh statistics now.
         _analyze(MemberDay, MemberFact, Purchase)
+    today = local_day(clock.now())
+    carry = RollupState.objects.get(name=STATE).carried_on != today
+    if carry:
+        _touch_quiet_scopes(dirty, today)
     _recompute(dirty, report)
+    if carry:
+        RollupState.objects.filter(name=STATE).update(carried_on=today)
     if big:
         _analyze(MemberFact, ScopeDay, CohortCell, GroupPair, SeatCount)
     return report
+
+
+def _touch_quiet_scopes(dirty: _Dirty, today: date) -> None:
+    """The first run of a day carries every scope's daily rows on to today, those nothing
+    happened in as well: members carry forward, the 7-day engaged count moves on (a member who
+    posted two days ago still counts), and a new week gets its cohort cells."""
+    archived = set(Group.objects.filter(archived_at__isnull=False).values_list("pk", flat=True))
+    quiet = (
+        ScopeDay.objects.values("community_id", "group_id")
+        .annotate(last=Max("day"))
+        .filter(last__lt=today)
+        .values_list("community_id", "group_id", "last")
+    )
+    for community_id, group_id, last in quiet:
+        if group_id not in archived:
+            dirty.touch(community_id, group_id, last + timedelta(days=1))
 
 
 def _analyze(*models: type[Any]) -> None:

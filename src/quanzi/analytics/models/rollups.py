@@ -18,6 +18,8 @@ class RollupState(models.Model):
     last_activity_id = models.BigIntegerField(default=0)
     last_message_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
+    # The day every scope's daily rows were last carried on to, quiet ones included.
+    carried_on = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_activity_id}"

@@ -33,9 +33,7 @@ from quanzi.members.tests.factories import member
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 4, 30)
-upgrade = importlib.import_module(
-    "quanzi.analytics.migrations.0005_fact_last_interaction_previous_paid"
-)
+upgrade = importlib.import_module("quanzi.analytics.migrations.0005_last_times_carried_on")
 counter = itertools.count()
 
 

@@ -220,6 +220,38 @@ def test_activity_rate_counts_the_last_seven_days(now: Any) -> None:
     assert figures.activity_rate == pytest.approx(2 / 4)
 
 
+def test_a_quiet_group_s_days_carry_on_to_today(frozen_clock: Any) -> None:
+    # A member posts on Wednesday; nothing happens after. The next runs, days later, still carry
+    # the group's days on: the post counts in the 7-day activity until the next Wednesday.
+    wednesday = MONDAY + timedelta(days=2)
+    frozen_clock.set(at(wednesday, 18))
+    chat = group()
+    people = [member() for _ in range(4)]
+    seat(chat, *people)
+    act(ActivityKind.MESSAGE, people[0], chat, wednesday)
+    rollup_refresh()
+    scopes = [Scope(chat.community_id), Scope(chat.community_id, chat.pk)]
+
+    def tiles(today: date) -> list[tuple[int, float | None, int]]:
+        frozen_clock.set(at(today, 18))
+        rollup_refresh()
+        period = Period(today - timedelta(days=29), today + timedelta(days=1))
+        return [
+            (k.engaged_7d, k.activity_rate, k.members)
+            for k in (kpis(scope, period) for scope in scopes)
+        ]
+
+    assert tiles(wednesday + timedelta(days=2)) == [(1, 1 / 4, 4)] * 2
+    line = daily(scopes[1], Period(wednesday, wednesday + timedelta(days=3)))
+    assert [(p.members, p.engaged_7d) for p in line] == [(4, 1), (4, 1), (4, 1)]
+    assert tiles(wednesday + timedelta(days=6)) == [(1, 1 / 4, 4)] * 2
+    assert tiles(wednesday + timedelta(days=7)) == [(0, 0.0, 4)] * 2
+    # The weeks since are cohort cells too: the cohort kept none of its members in week 1.
+    rows = cohorts(scopes[1], Period(MONDAY, MONDAY + timedelta(days=7)), weeks=3)
+    assert rows[0].size == 4
+    assert rows[0].retention[:2] == [1.0, 0.0]
+
+
 def test_renewal_rate(now: Any) -> None:
     circle = community()
     annual = plan(circle)

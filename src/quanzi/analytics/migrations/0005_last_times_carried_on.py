@@ -44,6 +44,11 @@ class Migration(migrations.Migration):
             name="previous_paid_day",
             field=models.DateField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name="rollupstate",
+            name="carried_on",
+            field=models.DateField(blank=True, null=True),
+        ),
         migrations.RunSQL(LAST_INTERACTION, migrations.RunSQL.noop),
         migrations.RunSQL(PREVIOUS_PAID, migrations.RunSQL.noop),
     ]
