@@ -30,12 +30,14 @@ from quanzi.analytics.models import (
     GroupPair,
     MemberDay,
     MemberFact,
+    PendingKind,
     Purchase,
+    RollupPending,
     RollupState,
     ScopeDay,
     SeatCount,
 )
-from quanzi.analytics.snapshots import snapshots_refresh
+from quanzi.analytics.snapshots import snapshot_store, snapshots_missing
 from quanzi.communities.models import Group, GroupMembership, SeatStatus
 from quanzi.core import clock
 from quanzi.core.models import Activity, ActivityKind
@@ -71,18 +73,23 @@ class RollupReport:
 
 @dataclass
 class _Dirty:
-    """What a run touched: (community, group) → days, and the members whose seats moved."""
+    """What one step touched: (community, group) → the first day to redo, the (community,
+    member) pairs whose seats moved, the communities whose pairs are due, and the members whose
+    lifecycle stage changed (their communities' snapshots are due)."""
 
-    days: dict[tuple[int, int], set[date]] = field(default_factory=lambda: defaultdict(set))
-    seats: set[tuple[int, int]] = field(default_factory=set)  # (community, member)
-    communities: set[int] = field(default_factory=set)
-    staged: set[int] = field(default_factory=set)  # members whose lifecycle stage changed
+    days: dict[tuple[int, int], date] = field(default_factory=dict)
+    seats: set[tuple[int, int]] = field(default_factory=set)
+    pairs: set[int] = field(default_factory=set)
+    staged: set[int] = field(default_factory=set)
 
     def touch(self, community_id: int, group_id: int, day: date) -> None:
-        self.communities.add(community_id)
-        self.days[(community_id, COMMUNITY_SCOPE)].add(day)
+        self._since((community_id, COMMUNITY_SCOPE), day)
         if group_id:
-            self.days[(community_id, group_id)].add(day)
+            self._since((community_id, group_id), day)
+
+    def _since(self, key: tuple[int, int], day: date) -> None:
+        if key not in self.days or day < self.days[key]:
+            self.days[key] = day
 
 
 class Fact(NamedTuple):
@@ -133,11 +140,11 @@ def rollup_refresh(track: Track | None = None, settle: timedelta | None = None) 
         settle = timedelta(seconds=settings.QUANZI_ROLLUP_SETTLE_SECONDS)
     cutoff = timezone.now() - settle  # recorded_at is the database's time, not the test clock
     report = RollupReport()
-    dirty = _Dirty()
     RollupState.objects.get_or_create(name=STATE)
     while True:
         with transaction.atomic():
             state = RollupState.objects.select_for_update().get(name=STATE)
+            dirty = _Dirty()
             batch = [
                 Fact(*values)
                 for values in Activity.objects.filter(id__gt=state.last_activity_id)
@@ -168,6 +175,7 @@ def rollup_refresh(track: Track | None = None, settle: timedelta | None = None) 
                 dirty.touch(community_id, group_id, local_day(sent_at))
             if messages:
                 state.last_message_id = messages[-1][0]
+            _remember(dirty)
             state.updated_at = clock.now()
             state.save()
         report.activities += len(settled)
@@ -180,12 +188,15 @@ def rollup_refresh(track: Track | None = None, settle: timedelta | None = None) 
         # comes by; the recompute's lookups and the dashboards' joins need fresh statistics now.
         _analyze(MemberDay, MemberFact, Purchase)
     today = local_day(clock.now())
-    carry = RollupState.objects.get(name=STATE).carried_on != today
-    if carry:
-        _touch_quiet_scopes(dirty, today)
-    _recompute(dirty, report)
-    if carry:
-        RollupState.objects.filter(name=STATE).update(carried_on=today)
+    with transaction.atomic():
+        state = RollupState.objects.select_for_update().get(name=STATE)
+        if state.carried_on != today:
+            carried = _Dirty()
+            _touch_quiet_scopes(carried, today)
+            _remember(carried)
+            state.carried_on = today
+            state.save(update_fields=["carried_on"])
+    _recompute(report)
     if big:
         _analyze(MemberFact, ScopeDay, CohortCell, GroupPair, SeatCount)
     return report
@@ -593,30 +604,83 @@ _PAID_FIELDS = (
 # -- recomputing what a run touched ---------------------------------------------------------
 
 
-def _recompute(dirty: _Dirty, report: RollupReport) -> None:
-    for part in _chunks(sorted(dirty.seats), 1000):
-        _refresh_seats(part, dirty)
-    for community_id in sorted(dirty.communities):
-        scopes = {key: days for key, days in dirty.days.items() if key[0] == community_id}
-        with transaction.atomic():
-            # One recompute at a time: a second run waits here, then redoes the same rows.
-            RollupState.objects.select_for_update().get(name=STATE)
-            for (cid, gid), days in sorted(scopes.items()):
-                report.scope_days += _scope_days(cid, gid, min(days))
-                report.scopes += 1
-                _cohorts(cid, gid, min(days))
-            if community_id in {cid for cid, _member in dirty.seats}:
-                _pairs(community_id)
-    # A stage change names a member, not a community: the lifecycle counts of every community
-    # they are in move.
-    staged = set(
-        MemberFact.objects.filter(group_id=COMMUNITY_SCOPE, member_id__in=dirty.staged)
-        .values_list("community_id", flat=True)
-        .distinct()
+_PENDING_KEYS = ("kind", "community_id", "group_id", "member_id")
+
+
+def _remember(dirty: _Dirty) -> None:
+    """Write what a step left to recompute, in the step's own transaction."""
+    snapshots: set[int] = set()
+    if dirty.staged:
+        # A stage change names a member, not a community: the lifecycle counts of every
+        # community they are in move.
+        snapshots = set(
+            MemberFact.objects.filter(group_id=COMMUNITY_SCOPE, member_id__in=dirty.staged)
+            .values_list("community_id", flat=True)
+            .distinct()
+        )
+    rows = [
+        *((PendingKind.SCOPE.value, c, g, 0, since) for (c, g), since in dirty.days.items()),
+        *((PendingKind.SEATS.value, c, 0, m, None) for c, m in dirty.seats),
+        *((PendingKind.PAIRS.value, c, 0, 0, None) for c in dirty.pairs),
+        *((PendingKind.SNAPSHOTS.value, c, 0, 0, None) for c in snapshots),
+    ]
+    _upsert(
+        RollupPending,
+        _PENDING_KEYS,
+        (*_PENDING_KEYS, "since"),
+        rows,
+        {"since": _earliest("since")},
     )
-    with transaction.atomic():
-        RollupState.objects.select_for_update().get(name=STATE)
-        report.snapshots = snapshots_refresh(dirty.communities | staged)
+
+
+def _recompute(report: RollupReport) -> None:
+    """Recompute everything pending, this run's and any stopped run's. Each step reads its
+    pending rows, recomputes and removes them in one transaction under the state row's lock, so
+    a fold (which takes the same lock) never slips a row in between."""
+    while True:
+        with transaction.atomic():
+            RollupState.objects.select_for_update().get(name=STATE)
+            part = list(
+                RollupPending.objects.filter(kind=PendingKind.SEATS)
+                .order_by("community_id", "member_id")
+                .values_list("pk", "community_id", "member_id")[:1000]
+            )
+            if not part:
+                break
+            step = _Dirty(pairs={cid for _, cid, _ in part})
+            _refresh_seats([(cid, mid) for _, cid, mid in part], step)
+            _remember(step)
+            RollupPending.objects.filter(pk__in=[pk for pk, _, _ in part]).delete()
+    communities = sorted(
+        set(
+            RollupPending.objects.exclude(kind=PendingKind.SEATS)
+            .values_list("community_id", flat=True)
+            .distinct()
+        )
+    )
+    for community_id in communities:
+        with transaction.atomic():
+            # One recompute at a time: a second run waits here, then finds nothing left.
+            RollupState.objects.select_for_update().get(name=STATE)
+            pending = list(
+                RollupPending.objects.filter(community_id=community_id).exclude(
+                    kind=PendingKind.SEATS
+                )
+            )
+            for row in sorted(pending, key=lambda r: r.group_id):
+                if row.kind == PendingKind.SCOPE and row.since is not None:
+                    report.scope_days += _scope_days(community_id, row.group_id, row.since)
+                    report.scopes += 1
+                    _cohorts(community_id, row.group_id, row.since)
+            if any(row.kind == PendingKind.PAIRS for row in pending):
+                _pairs(community_id)
+            snapshot_store(community_id)
+            report.snapshots += 1
+            RollupPending.objects.filter(pk__in=[row.pk for row in pending]).delete()
+    # Communities with rollups but no snapshots for today (a first run after an upgrade).
+    for community_id in sorted(snapshots_missing()):
+        snapshot_store(community_id)
+        report.snapshots += 1
 
 
 def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:

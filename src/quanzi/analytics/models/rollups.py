@@ -25,6 +25,35 @@ class RollupState(models.Model):
         return f"{self.name} @ {self.last_activity_id}"
 
 
+class PendingKind(models.TextChoices):
+    SCOPE = "scope", "scope days from a day"
+    SEATS = "seats", "a member's seats"
+    PAIRS = "pairs", "a community's shared members"
+    SNAPSHOTS = "snapshots", "a community's snapshots"
+
+
+class RollupPending(models.Model):
+    """What folded rows left to recompute, written in the same transaction as the rows and their
+    watermark, and removed in the one that recomputes it: a run stopped between the two leaves
+    its work to the next run instead of stale daily rows."""
+
+    kind = models.CharField(max_length=16, choices=PendingKind.choices)
+    community_id = models.BigIntegerField()
+    group_id = models.BigIntegerField(default=0)
+    member_id = models.BigIntegerField(default=0)
+    since = models.DateField(null=True, blank=True)  # scope days: the first day to redo
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "community_id", "group_id", "member_id"], name="rollup_pending_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.community_id}/{self.group_id}/{self.member_id}"
+
+
 class MemberDay(models.Model):
     """What one member did on one day in one scope: the base every distinct count comes from."""
 

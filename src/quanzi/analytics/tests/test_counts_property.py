@@ -33,7 +33,7 @@ from quanzi.members.tests.factories import member
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 4, 30)
-upgrade = importlib.import_module("quanzi.analytics.migrations.0005_last_times_carried_on")
+upgrade = importlib.import_module("quanzi.analytics.migrations.0005_pending_last_times")
 counter = itertools.count()
 
 

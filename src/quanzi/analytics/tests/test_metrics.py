@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from quanzi.analytics.models import ChatMessage, ChatSender, MessageKind
+from quanzi.analytics import rollups
+from quanzi.analytics.models import (
+    ChatMessage,
+    ChatSender,
+    MessageKind,
+    RollupPending,
+    RollupState,
+)
 from quanzi.analytics.rollups import rollup_refresh
 from quanzi.analytics.selectors.metrics import (
     Period,
@@ -443,6 +450,35 @@ def test_refreshing_twice_counts_nothing_twice(now: Any) -> None:
 
     assert again.activities == 0
     assert kpis(Scope(chat.community_id, chat.pk), WEEK) == before
+
+
+def test_a_run_stopped_after_folding_leaves_its_recompute_to_the_next(
+    now: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = group()
+    a, b, c = member(), member(), member()
+    seat(chat, a, b, c)
+    pay(a, chat.community, MONDAY + timedelta(days=1), "S1")
+    act(ActivityKind.MESSAGE, a, chat, MONDAY + timedelta(days=6))
+
+    def stop(*args: Any) -> int:
+        raise RuntimeError("the worker was stopped")
+
+    monkeypatch.setattr(rollups, "_scope_days", stop)
+    with pytest.raises(RuntimeError):
+        rollup_refresh()
+    monkeypatch.undo()
+    assert RollupState.objects.get().last_activity_id > 0  # the rows are folded ...
+    stale = kpis(Scope(chat.community_id, chat.pk), WEEK)
+    assert (stale.engaged_7d, stale.orders) == (0, 0)  # ... the days are not
+
+    again = rollup_refresh()
+
+    assert again.activities == 0
+    assert again.scopes == 2  # the community and the group, left by the stopped run
+    figures = kpis(Scope(chat.community_id, chat.pk), WEEK)
+    assert (figures.members, figures.engaged_7d, figures.payers, figures.orders) == (3, 1, 1, 1)
+    assert not RollupPending.objects.exists()
 
 
 def test_a_payment_that_names_no_order_is_an_order_of_its_own(now: Any) -> None:

@@ -49,6 +49,41 @@ class Migration(migrations.Migration):
             name="carried_on",
             field=models.DateField(blank=True, null=True),
         ),
+        migrations.CreateModel(
+            name="RollupPending",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("scope", "scope days from a day"),
+                            ("seats", "a member's seats"),
+                            ("pairs", "a community's shared members"),
+                            ("snapshots", "a community's snapshots"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("community_id", models.BigIntegerField()),
+                ("group_id", models.BigIntegerField(default=0)),
+                ("member_id", models.BigIntegerField(default=0)),
+                ("since", models.DateField(blank=True, null=True)),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("kind", "community_id", "group_id", "member_id"),
+                        name="rollup_pending_key",
+                    )
+                ],
+            },
+        ),
         migrations.RunSQL(LAST_INTERACTION, migrations.RunSQL.noop),
         migrations.RunSQL(PREVIOUS_PAID, migrations.RunSQL.noop),
     ]
