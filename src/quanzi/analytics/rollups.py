@@ -704,11 +704,17 @@ def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:
         live = sum(1 for r in rows if r[2])
         joins_at = [r[0] for r in rows if r[0] is not None]
         ends_at = [r[1] for r in rows if r[1] is not None]
+        joined = min(joins_at) if joins_at else None
+        left = None if live else max(ends_at, default=None)
+        if joined is not None and left is not None and left < joined:
+            # Seats that ended before they began (out-of-order history) never made a member:
+            # leaving as they join keeps the daily member line equal to a count of the facts.
+            left = joined
         out.append(
             (
                 *key,
-                min(joins_at) if joins_at else None,
-                None if live else max(ends_at, default=None),
+                joined,
+                left,
                 live if key[1] == COMMUNITY_SCOPE else min(live, 1),
                 0,
                 0,

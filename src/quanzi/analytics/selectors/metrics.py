@@ -154,11 +154,20 @@ def member_counts_to_today(scope: Scope, period: Period) -> MemberCounts:
 
 
 def member_counts_by_day(scope: Scope, period: Period) -> MemberCounts:
-    """For any period: from the paid orders and the interacting member-days in it."""
+    """For any period: from the paid orders and the interacting member-days in it. The members
+    at the end are the scope's daily row of the last day, which the rollup job carries on to
+    today for every scope; counted from the facts where there is no such row."""
     population = _population(scope, period)
     payers, repeat = _payers(scope, period)
+    members = (
+        ScopeDay.objects.filter(
+            community_id=scope.community_id, group_id=scope.group_id, day=period.last_day
+        )
+        .values_list("members", flat=True)
+        .first()
+    )
     return MemberCounts(
-        members=population.count(),
+        members=population.count() if members is None else members,
         payers=payers,
         repeat_payers=repeat,
         strangers=_strangers(scope, period, population),

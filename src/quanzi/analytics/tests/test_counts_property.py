@@ -22,6 +22,7 @@ from quanzi.analytics.rollups import rollup_refresh
 from quanzi.analytics.selectors.metrics import (
     Period,
     Scope,
+    _members_at_end,
     member_counts,
     member_counts_by_day,
     member_counts_to_today,
@@ -56,6 +57,10 @@ def last_times() -> set[tuple[Any, ...]]:
 @example(stream=[("reply", 0, 1, 0, 5, 0), ("join", 1, 0, 0, 10, 0)], cut=1)
 # Two orders, the second in a later run: a repeat payer from the first order's day on.
 @example(stream=[("join", 2, 0, 1, 0, 0), ("pay", 2, 0, 0, 12, 0), ("pay", 2, 0, 0, 30, 1)], cut=2)
+# A seat that ended before it began (a leave recorded at an earlier time than the join).
+@example(
+    stream=[("join", 0, 0, 0, 0, 0), ("join", 1, 0, 1, 52, 0), ("leave", 1, 0, 1, 0, 0)], cut=0
+)
 def test_counts_to_today_equal_counts_by_day(frozen_clock: Any, stream: Any, cut: int) -> None:
     frozen_clock.set(timezone.make_aware(datetime(2026, 4, 30, 12)))
     n = next(counter) + 10**5  # order references stay apart from the other property test's
@@ -75,6 +80,13 @@ def test_counts_to_today_equal_counts_by_day(frozen_clock: Any, stream: Any, cut
             fast = member_counts_to_today(scope, period)
             assert fast == member_counts_by_day(scope, period), (scope, period)
             assert member_counts(scope, period) == fast
+            # A period that ended earlier: its members are the daily row of its last day,
+            # the same count as the facts give.
+            past = Period(period.start, period.start + timedelta(days=9))
+            counted = MemberFact.objects.filter(
+                community_id=scope.community_id, group_id=scope.group_id
+            ).filter(_members_at_end(scope, past))
+            assert member_counts_by_day(scope, past).members == counted.count(), (scope, past)
 
     folded = last_times()
     MemberFact.objects.update(last_interaction_day=None, previous_paid_day=None)
