@@ -608,12 +608,13 @@ _PENDING_KEYS = ("kind", "community_id", "group_id", "member_id")
 
 
 def _remember(dirty: _Dirty) -> None:
-    """Write what a step left to recompute, in the step's own transaction."""
-    snapshots: set[int] = set()
+    """Write what a step left to recompute, in the step's own transaction. A community whose
+    days moved has its snapshots due too: its facts moved with them."""
+    snapshots = {community_id for community_id, _ in dirty.days}
     if dirty.staged:
         # A stage change names a member, not a community: the lifecycle counts of every
         # community they are in move.
-        snapshots = set(
+        snapshots.update(
             MemberFact.objects.filter(group_id=COMMUNITY_SCOPE, member_id__in=dirty.staged)
             .values_list("community_id", flat=True)
             .distinct()
@@ -634,9 +635,11 @@ def _remember(dirty: _Dirty) -> None:
 
 
 def _recompute(report: RollupReport) -> None:
-    """Recompute everything pending, this run's and any stopped run's. Each step reads its
-    pending rows, recomputes and removes them in one transaction under the state row's lock, so
-    a fold (which takes the same lock) never slips a row in between."""
+    """Recompute everything pending, this run's and any stopped run's. Each step (a thousand
+    members' seats, one scope's days, one community's pairs and snapshots) reads its pending
+    rows, recomputes and removes them in one transaction under the state row's lock: a fold,
+    which takes the same lock, never slips a row in between, and no step holds the database
+    for longer than itself."""
     while True:
         with transaction.atomic():
             RollupState.objects.select_for_update().get(name=STATE)
@@ -651,32 +654,42 @@ def _recompute(report: RollupReport) -> None:
             _refresh_seats([(cid, mid) for _, cid, mid in part], step)
             _remember(step)
             RollupPending.objects.filter(pk__in=[pk for pk, _, _ in part]).delete()
+    scopes = list(
+        RollupPending.objects.filter(kind=PendingKind.SCOPE)
+        .order_by("community_id", "group_id")
+        .values_list("pk", flat=True)
+    )
+    for pk in scopes:
+        with transaction.atomic():
+            # One recompute at a time: a second run waits here, then finds nothing left.
+            RollupState.objects.select_for_update().get(name=STATE)
+            row = RollupPending.objects.filter(pk=pk).first()
+            if row is None or row.since is None:
+                continue
+            report.scope_days += _scope_days(row.community_id, row.group_id, row.since)
+            report.scopes += 1
+            _cohorts(row.community_id, row.group_id, row.since)
+            row.delete()
     communities = sorted(
         set(
-            RollupPending.objects.exclude(kind=PendingKind.SEATS)
+            RollupPending.objects.filter(kind__in=[PendingKind.PAIRS, PendingKind.SNAPSHOTS])
             .values_list("community_id", flat=True)
             .distinct()
         )
     )
     for community_id in communities:
         with transaction.atomic():
-            # One recompute at a time: a second run waits here, then finds nothing left.
             RollupState.objects.select_for_update().get(name=STATE)
-            pending = list(
-                RollupPending.objects.filter(community_id=community_id).exclude(
-                    kind=PendingKind.SEATS
-                )
+            due = RollupPending.objects.filter(
+                community_id=community_id, kind__in=[PendingKind.PAIRS, PendingKind.SNAPSHOTS]
             )
-            for row in sorted(pending, key=lambda r: r.group_id):
-                if row.kind == PendingKind.SCOPE and row.since is not None:
-                    report.scope_days += _scope_days(community_id, row.group_id, row.since)
-                    report.scopes += 1
-                    _cohorts(community_id, row.group_id, row.since)
-            if any(row.kind == PendingKind.PAIRS for row in pending):
+            kinds = set(due.values_list("kind", flat=True))
+            if PendingKind.PAIRS in kinds:
                 _pairs(community_id)
-            snapshot_store(community_id)
-            report.snapshots += 1
-            RollupPending.objects.filter(pk__in=[row.pk for row in pending]).delete()
+            if kinds:
+                snapshot_store(community_id)
+                report.snapshots += 1
+            due.delete()
     # Communities with rollups but no snapshots for today (a first run after an upgrade).
     for community_id in sorted(snapshots_missing()):
         snapshot_store(community_id)
