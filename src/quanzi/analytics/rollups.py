@@ -294,8 +294,12 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
     _fold_purchases(touched, facts)
     # A group's daily orders count its members' orders: a changed order moves the days of every
     # group the buyer is in, and a member new to a group brings their past orders into it.
-    _touch_orders_in_groups(touched, facts, dirty)
-    _touch_past_orders(_new_group_facts(facts), dirty)
+    # One lookup of the stored group facts serves both.
+    people = {(p.community_id, p.member_id) for p in touched}
+    people.update((cid, mid) for cid, gid, mid in facts if gid != COMMUNITY_SCOPE)
+    stored = _fact_groups(people)
+    _touch_orders_in_groups(touched, facts, stored, dirty)
+    _touch_past_orders(_new_group_facts(facts, stored), dirty)
     _upsert_facts(facts)
 
 
@@ -317,12 +321,13 @@ def _fact_groups(people: set[tuple[int, int]]) -> dict[tuple[int, int], set[int]
 
 
 def _touch_orders_in_groups(
-    touched: list[Purchase], facts: dict[tuple[int, int, int], dict[str, Any]], dirty: _Dirty
+    touched: list[Purchase],
+    facts: dict[tuple[int, int, int], dict[str, Any]],
+    stored: dict[tuple[int, int], set[int]],
+    dirty: _Dirty,
 ) -> None:
     buyers = {(p.community_id, p.member_id) for p in touched}
-    if not buyers:
-        return
-    groups = _fact_groups(buyers)
+    groups = {buyer: set(stored.get(buyer, ())) for buyer in buyers}
     for cid, gid, mid in facts:
         if gid != COMMUNITY_SCOPE and (cid, mid) in buyers:
             groups[(cid, mid)].add(gid)
@@ -331,12 +336,15 @@ def _touch_orders_in_groups(
             dirty.touch(p.community_id, gid, p.day)
 
 
-def _new_group_facts(keys: Iterable[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
-    """The (community, group, member) facts among ``keys`` that are not stored yet."""
+def _new_group_facts(
+    keys: Iterable[tuple[int, int, int]], stored: dict[tuple[int, int], set[int]] | None = None
+) -> set[tuple[int, int, int]]:
+    """The (community, group, member) facts among ``keys`` that are not stored yet (``stored``:
+    the groups each member has a fact in, when already looked up)."""
     wanted = {key for key in keys if key[1] != COMMUNITY_SCOPE}
     if not wanted:
         return set()
-    have = _fact_groups({(cid, mid) for cid, _, mid in wanted})
+    have = stored if stored is not None else _fact_groups({(c, m) for c, _, m in wanted})
     return {(cid, gid, mid) for cid, gid, mid in wanted if gid not in have.get((cid, mid), ())}
 
 

@@ -84,6 +84,10 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AddIndex(
+            model_name="memberfact",
+            index=models.Index(fields=["community_id", "member_id"], name="member_fact_member"),
+        ),
         migrations.RunSQL(LAST_INTERACTION, migrations.RunSQL.noop),
         migrations.RunSQL(PREVIOUS_PAID, migrations.RunSQL.noop),
     ]

@@ -152,6 +152,8 @@ class MemberFact(models.Model):
         ]
         indexes = [
             models.Index(fields=["community_id", "group_id", "joined_at"], name="member_fact_join"),
+            # A member's facts in every group: the rollup job looks them up for each chunk.
+            models.Index(fields=["community_id", "member_id"], name="member_fact_member"),
         ]
 
     def __str__(self) -> str:
