@@ -5,7 +5,8 @@ Payment, repurchase and strangeness rates over a period, the RFM segments and th
 distribution each count distinct members, which no sum of daily rows gives. At a million members
 a live count takes a pass over them; so each time the rollup job recomputes a community (at
 least once a day, when "the last 30 days" move), it works them out once for the last 7, 30 and
-90 days ending today and for today, with the same functions a live read calls, and stores them. ``selectors.metrics`` reads a stored row when asked exactly that question and works
+90 days ending today and for today, with the same functions a live read calls, and stores
+them. ``selectors.metrics`` reads a stored row when asked exactly that question and works
 anything else out live.
 """
 
