@@ -11,7 +11,7 @@ members). Two runs at once take turns on the state row's lock.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
+from quanzi.analytics import daybits
 from quanzi.analytics.calendar import day_start, local_day, week_of
 from quanzi.analytics.models import (
     COMMUNITY_SCOPE,
@@ -251,6 +252,7 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
     facts: dict[tuple[int, int, int], dict[str, Any]] = defaultdict(dict)
     paid: dict[tuple[int, str], list[Any]] = {}
     referred: list[tuple[int, int, datetime]] = []  # (community, referrer, when)
+    met: dict[tuple[int, int, int], set[date]] = defaultdict(set)  # interaction days
     for row in rows:
         cid = row.community_id
         assert cid is not None
@@ -269,7 +271,7 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
                 if row.kind in ENGAGED:
                     _later(fact, "last_engaged_at", row.occurred_at)
                 if row.kind in INTERACTIONS:
-                    _later(fact, "last_interaction_day", day)
+                    met[(cid, gid, row.member_id)].add(day)
                 if row.kind == ActivityKind.VISIT:
                     _earlier(fact, "first_visit_at", row.occurred_at)
         target = row.target_member_id
@@ -278,7 +280,7 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
             # fact, so "interacted since" is one column of theirs, whenever their seat is read.
             for gid in scopes:
                 days[(cid, gid, target, day)][3] += 1
-                _later(facts[(cid, gid, target)], "last_interaction_day", day)
+                met[(cid, gid, target)].add(day)
         if row.kind in (ActivityKind.JOIN, ActivityKind.LEAVE) and row.member_id:
             dirty.seats.add((cid, row.member_id))
         referral = (row.data or {}).get("action") in REFERRALS_MADE
@@ -296,6 +298,7 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
         for gid in [*seated.get((cid, mid), ()), COMMUNITY_SCOPE]:
             _earlier(facts[(cid, gid, mid)], "first_referral_at", moment)
     _upsert_member_days(days)
+    _merge_interactions(met, facts)
     touched = _upsert_purchases(paid)
     _fold_purchases(touched, facts)
     # A group's daily orders count its members' orders: a changed order moves the days of every
@@ -307,6 +310,28 @@ def _fold_activities(rows: list[Fact], dirty: _Dirty) -> None:
     _touch_orders_in_groups(touched, facts, stored, dirty)
     _touch_past_orders(_new_group_facts(facts, stored), dirty)
     _upsert_facts(facts)
+
+
+def _merge_interactions(
+    met: dict[tuple[int, int, int], set[date]], facts: dict[tuple[int, int, int], dict[str, Any]]
+) -> None:
+    """Each fact's interaction days in the chunk join the days it has stored: the new last
+    interaction day and day bits, read and written under the state lock that every writer of
+    them holds."""
+    stored: dict[tuple[int, int, int], tuple[date | None, list[int]]] = {}
+    people = sorted({(cid, mid) for cid, _, mid in met})
+    for part in _chunks(people):
+        rows = MemberFact.objects.filter(
+            community_id__in={c for c, _ in part}, member_id__in={m for _, m in part}
+        ).values_list("community_id", "group_id", "member_id", "last_interaction_day", *_MET)
+        for cid, gid, mid, anchor, *bits in rows:
+            if (cid, gid, mid) in met:
+                stored[(cid, gid, mid)] = (anchor, bits)
+    for key, days in met.items():
+        anchor, bits = stored.get(key, (None, None))
+        last, merged = daybits.merge(anchor, bits, days)
+        facts[key]["last_interaction_day"] = last
+        facts[key]["_met"] = merged
 
 
 def _fact_groups(people: set[tuple[int, int]]) -> dict[tuple[int, int], set[int]]:
@@ -550,6 +575,10 @@ def _fold_purchases(
     groups = _groups_of_many(buyers)
     for (cid, mid), purchases in by_buyer.items():
         purchases.sort(key=lambda p: p.paid_at)
+        per_day = Counter(p.day for p in purchases)
+        last_day = max(per_day)
+        paid_bits = daybits.encode(per_day, last_day)
+        repaid_bits = daybits.encode([d for d, n in per_day.items() if n > 1], last_day)
         summary = {
             "first_paid_at": purchases[0].paid_at,
             "second_paid_at": purchases[1].paid_at if len(purchases) > 1 else None,
@@ -558,6 +587,9 @@ def _fold_purchases(
             "paid_orders": len(purchases),
             "paid_days": len({p.day for p in purchases}),
             "revenue_minor": sum(p.amount_minor for p in purchases),
+            "last_paid_day": last_day,
+            **dict(zip(_PAID_BITS, paid_bits, strict=True)),
+            **dict(zip(_REPAID_BITS, repaid_bits, strict=True)),
         }
         for gid in [COMMUNITY_SCOPE, *groups.get((cid, mid), ())]:
             facts[(cid, gid, mid)]["_paid"] = summary
@@ -565,41 +597,57 @@ def _fold_purchases(
 
 _TIMES_EARLIER = ("first_visit_at", "first_referral_at")
 _TIMES_LATER = ("last_active_at", "last_engaged_at", "last_interaction_day")
+_MET = tuple(f"interaction_bits_{k}" for k in range(daybits.COLUMNS))
+_PAID_BITS = tuple(f"paid_bits_{k}" for k in range(daybits.COLUMNS))
+_REPAID_BITS = tuple(f"repaid_bits_{k}" for k in range(daybits.COLUMNS))
 
 
 _FACT_KEYS = ("community_id", "group_id", "member_id")
-_FACT_DEFAULTS = {
-    "paid_orders": 0,
-    "paid_days": 0,
-    "revenue_minor": 0,
-    "group_count": 0,
-}
+# The columns a new fact starts at 0 in (the raw INSERT gives no defaults of its own).
+_FACT_ZEROS = ("paid_orders", "paid_days", "revenue_minor", "group_count", *_MET)
+_FACT_ZEROS += (*_PAID_BITS, *_REPAID_BITS)
+
+
+def _zeros(*written: str) -> tuple[str, ...]:
+    return tuple(name for name in _FACT_ZEROS if name not in written)
 
 
 def _upsert_facts(facts: dict[tuple[int, int, int], dict[str, Any]]) -> None:
     """First times only move earlier and last times later; a buyer's paid summary (recomputed
     from their orders) replaces the stored one."""
     times = (*_TIMES_EARLIER, *_TIMES_LATER)
-    defaults = tuple(_FACT_DEFAULTS)
+    zeros = _zeros(*_MET)
+    # A fact with interactions in the chunk brings its merged day bits; the others keep theirs.
+    met = "CASE WHEN excluded.last_interaction_day IS NULL THEN t.{0} ELSE excluded.{0} END"
     _upsert(
         MemberFact,
         _FACT_KEYS,
-        (*_FACT_KEYS, *times, *defaults),
+        (*_FACT_KEYS, *times, *zeros, *_MET),
         [
-            (*key, *(values.get(name) for name in times), *_FACT_DEFAULTS.values())
+            (
+                *key,
+                *(values.get(name) for name in times),
+                *(0 for _ in zeros),
+                *values.get("_met", daybits.EMPTY),
+            )
             for key, values in facts.items()
         ],
         {
             **{name: _earliest(name) for name in _TIMES_EARLIER},
             **{name: _latest(name) for name in _TIMES_LATER},
+            **{name: met.format(name) for name in _MET},
         },
     )
     paid = [(key, values["_paid"]) for key, values in facts.items() if "_paid" in values]
+    zeros = _zeros(*_PAID_FIELDS)
     _upsert(
         MemberFact,
         _FACT_KEYS,
-        (*_FACT_KEYS, *_PAID_FIELDS, "group_count"),
-        [(*key, *(summary[name] for name in _PAID_FIELDS), 0) for key, summary in paid],
+        (*_FACT_KEYS, *_PAID_FIELDS, *zeros),
+        [
+            (*key, *(summary[name] for name in _PAID_FIELDS), *(0 for _ in zeros))
+            for key, summary in paid
+        ],
         {name: f"excluded.{name}" for name in _PAID_FIELDS},
     )
 
@@ -612,6 +660,9 @@ _PAID_FIELDS = (
     "paid_orders",
     "paid_days",
     "revenue_minor",
+    "last_paid_day",
+    *_PAID_BITS,
+    *_REPAID_BITS,
 )
 
 
@@ -727,6 +778,8 @@ def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:
             per[(cid, gid, mid)].append(seat)
             per[(cid, COMMUNITY_SCOPE, mid)].append(seat)
     out: list[tuple[Any, ...]] = []
+    seat_columns = ("joined_at", "left_at", "group_count")
+    zeros = _zeros(*seat_columns)
     for key, rows in per.items():
         live = sum(1 for r in rows if r[2])
         joins_at = [r[0] for r in rows if r[0] is not None]
@@ -743,19 +796,16 @@ def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:
                 joined,
                 left,
                 live if key[1] == COMMUNITY_SCOPE else min(live, 1),
-                0,
-                0,
-                0,
+                *(0 for _ in zeros),
             )
         )
         for moment in [*joins_at, *ends_at]:
             dirty.touch(key[0], key[1], local_day(moment))
     _touch_past_orders(_new_group_facts(per), dirty)
-    seat_columns = ("joined_at", "left_at", "group_count")
     _upsert(
         MemberFact,
         _FACT_KEYS,
-        (*_FACT_KEYS, *seat_columns, "paid_orders", "paid_days", "revenue_minor"),
+        (*_FACT_KEYS, *seat_columns, *zeros),
         out,
         {name: f"excluded.{name}" for name in seat_columns},
     )
@@ -768,15 +818,16 @@ def _refresh_seats(part: list[tuple[int, int]], dirty: _Dirty) -> None:
             community_id__in=communities, group_id=COMMUNITY_SCOPE, member_id__in=members
         ).values_list("community_id", "member_id", *copied)
     }
+    zeros = _zeros(*copied)
     group_rows = [
-        (*key, *whole[(key[0], key[2])], 0)
+        (*key, *whole[(key[0], key[2])], *(0 for _ in zeros))
         for key in per
         if key[1] != COMMUNITY_SCOPE and (key[0], key[2]) in whole
     ]
     _upsert(
         MemberFact,
         _FACT_KEYS,
-        (*_FACT_KEYS, *copied, "group_count"),
+        (*_FACT_KEYS, *copied, *zeros),
         group_rows,
         {name: f"excluded.{name}" for name in copied},
     )

@@ -143,6 +143,28 @@ class MemberFact(models.Model):
     # The last day the member gave or received a reply, mention or like in the scope.
     last_interaction_day = models.DateField(null=True, blank=True)
     group_count = models.IntegerField(default=0)  # live seats in the community's groups
+    # Days of the last year as bits (``quanzi.analytics.daybits``): the days they interacted
+    # (anchored at ``last_interaction_day``), paid and paid twice or more (at ``last_paid_day``).
+    # A period that ended in the past is then counted in one pass over the members too.
+    last_paid_day = models.DateField(null=True, blank=True)
+    interaction_bits_0 = models.BigIntegerField(default=0)
+    interaction_bits_1 = models.BigIntegerField(default=0)
+    interaction_bits_2 = models.BigIntegerField(default=0)
+    interaction_bits_3 = models.BigIntegerField(default=0)
+    interaction_bits_4 = models.BigIntegerField(default=0)
+    interaction_bits_5 = models.BigIntegerField(default=0)
+    paid_bits_0 = models.BigIntegerField(default=0)
+    paid_bits_1 = models.BigIntegerField(default=0)
+    paid_bits_2 = models.BigIntegerField(default=0)
+    paid_bits_3 = models.BigIntegerField(default=0)
+    paid_bits_4 = models.BigIntegerField(default=0)
+    paid_bits_5 = models.BigIntegerField(default=0)
+    repaid_bits_0 = models.BigIntegerField(default=0)
+    repaid_bits_1 = models.BigIntegerField(default=0)
+    repaid_bits_2 = models.BigIntegerField(default=0)
+    repaid_bits_3 = models.BigIntegerField(default=0)
+    repaid_bits_4 = models.BigIntegerField(default=0)
+    repaid_bits_5 = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

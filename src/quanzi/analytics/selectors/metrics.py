@@ -26,15 +26,19 @@ Where DESIGN.md leaves a choice open, these are the choices:
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.lookups import Exact, GreaterThan
 
+from quanzi.analytics import daybits
 from quanzi.analytics.calendar import day_start, local_day
 from quanzi.analytics.models import (
     COMMUNITY_SCOPE,
@@ -127,9 +131,14 @@ class MemberCounts:
 
 def member_counts(scope: Scope, period: Period) -> MemberCounts:
     """Worked out from the rollups now, for any period (the rollup job keeps the community's
-    standard periods ready: ``kpis`` reads those)."""
-    if period.end > local_day(clock.now()):
+    standard periods ready: ``kpis`` reads those). One pass over the members for a period that
+    reaches today or began within the members' day bits' reach (about a year); the paid orders
+    and member-days of the period for one that began earlier."""
+    today = local_day(clock.now())
+    if period.end > today:
         return member_counts_to_today(scope, period)
+    if period.start > today - timedelta(days=daybits.window()):
+        return member_counts_in_reach(scope, period)
     return member_counts_by_day(scope, period)
 
 
@@ -151,6 +160,62 @@ def member_counts_to_today(scope: Scope, period: Period) -> MemberCounts:
         strangers=Count("id", filter=quiet),
     )
     return MemberCounts(**counts)
+
+
+def member_counts_in_reach(scope: Scope, period: Period) -> MemberCounts:
+    """For a period that ended, from the members' day bits (``quanzi.analytics.daybits``): a
+    member whose last interaction (or paid order) fell inside the period interacted (paid)
+    in it, one whose last fell before it did not, and for one whose last came after it the
+    bits of the period's days tell. All four figures are again one pass over the members.
+
+    The bits reach a year back from each member's last day, so this needs every such day to
+    be no later than today and the period to begin less than ``daybits.window()`` days ago
+    (``member_counts`` sees to the second; days in the future are refused where data comes in:
+    the ingestion API, the imports, the clock of the hub's own activity)."""
+    start, end = period.start, period.end
+    masks = daybits.masks(start, end)
+
+    def days(prefix: str) -> list[Any]:
+        """The member's bits of the period's days, a term per column the period touches."""
+        return [F(f"{prefix}_{k}").bitand(mask) for k, mask in enumerate(masks) if mask]
+
+    def inside(name: str) -> Q:
+        return Q(**{f"{name}__gte": start, f"{name}__lt": end})
+
+    def later(name: str) -> Q:
+        return Q(**{f"{name}__gte": end})
+
+    quiet = Q(last_interaction_day__isnull=True) | Q(last_interaction_day__lt=start)
+    quiet |= later("last_interaction_day") & _every(Exact(t, 0) for t in days("interaction_bits"))
+    paid = days("paid_bits")
+    payers = inside("last_paid_day") | (later("last_paid_day") & _some(_set(t) for t in paid))
+    # Two orders in the period: a day of it with two orders, or two of its days paid (two bits
+    # in one column, or bits in two columns).
+    twice = [_set(t) for t in days("repaid_bits")] + [_set(t.bitand(t - 1)) for t in paid]
+    twice += [_set(a) & _set(b) for a, b in itertools.combinations(paid, 2)]
+    repeat = (inside("last_paid_day") & Q(previous_paid_day__gte=start)) | (
+        later("last_paid_day") & _some(twice)
+    )
+    counts = _population(scope, period).aggregate(
+        members=Count("id"),
+        payers=Count("id", filter=payers),
+        repeat_payers=Count("id", filter=repeat),
+        strangers=Count("id", filter=quiet),
+    )
+    return MemberCounts(**counts)
+
+
+def _set(term: Any) -> Q:
+    """Some bit of ``term`` is set (the columns hold no sign bit)."""
+    return Q(GreaterThan(term, 0))
+
+
+def _every(conditions: Iterable[Any]) -> Q:
+    return functools.reduce(operator.and_, (Q(c) for c in conditions))
+
+
+def _some(conditions: Iterable[Any]) -> Q:
+    return functools.reduce(operator.or_, (Q(c) for c in conditions))
 
 
 def member_counts_by_day(scope: Scope, period: Period) -> MemberCounts:
