@@ -9,8 +9,8 @@ quanzi_bench_analytics, and SQLite in benchmarks/.data/), in one run:
 2. each dashboard query (``quanzi.analytics.selectors.metrics``) runs three times; the median
    counts. ``kpis`` asks for the last 30 days, a period whose member counts the rollup job keeps
    ready; ``kpis_custom`` asks for the last 45 days, counted live from each member's last
-   times; ``kpis_past`` asks for 45 days that ended 60 days ago, counted live from the paid
-   orders and member-days of the period;
+   times; ``kpis_past`` asks for 45 days that ended 60 days ago, counted live from each
+   member's day bits;
 3. the raw facts (activities, seats, chat messages) are exported to Parquet, and DuckDB answers
    the same questions by scanning them, three times each, median again.
 
