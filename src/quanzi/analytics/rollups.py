@@ -604,8 +604,15 @@ _REPAID_BITS = tuple(f"repaid_bits_{k}" for k in range(daybits.COLUMNS))
 
 _FACT_KEYS = ("community_id", "group_id", "member_id")
 # The columns a new fact starts at 0 in (the raw INSERT gives no defaults of its own).
-_FACT_ZEROS = ("paid_orders", "paid_days", "revenue_minor", "group_count", *_MET)
-_FACT_ZEROS += (*_PAID_BITS, *_REPAID_BITS)
+_FACT_ZEROS = (
+    "paid_orders",
+    "paid_days",
+    "revenue_minor",
+    "group_count",
+    *_MET,
+    *_PAID_BITS,
+    *_REPAID_BITS,
+)
 
 
 def _zeros(*written: str) -> tuple[str, ...]:
