@@ -974,10 +974,15 @@ def _cohorts(community_id: int, group_id: int, since: date) -> None:
     """Weekly join cohorts of the scope and, for each of the next weeks, how many of each cohort
     had any activity in the scope that week.
 
-    Only cohorts that a change on or after ``since`` can reach are rebuilt: those that joined
-    within ``COHORT_WEEKS`` weeks before it (an older cohort's cells all end before it)."""
+    A change on or after ``since`` moves only the cells of its week and later: activity before
+    that week is as it was, and a member's join moves their cohort only by a seat whose day is
+    itself a change. So those cells are recounted from that week's member-days on (a run of the
+    rollup job reads a week of them, not the twelve every cohort spans), and the earlier cells
+    of the cohorts that joined within ``COHORT_WEEKS`` weeks before it keep their counts and
+    take their cohort's size."""
     scope = _scope_filter(community_id, group_id)
-    horizon = week_of(since) - timedelta(weeks=COHORT_WEEKS)
+    changed = week_of(since)
+    horizon = changed - timedelta(weeks=COHORT_WEEKS)
     cohort_of: dict[int, date] = {}
     for member_id, joined in (
         MemberFact.objects.filter(**scope, joined_at__gte=day_start(horizon))
@@ -986,18 +991,19 @@ def _cohorts(community_id: int, group_id: int, since: date) -> None:
     ):
         assert joined is not None
         cohort_of[member_id] = week_of(local_day(joined))
-    if not cohort_of:
-        CohortCell.objects.filter(**scope, cohort_week__gte=horizon).delete()
-        return
-    first_week = min(cohort_of.values())
+    sizes: dict[date, int] = defaultdict(int)
+    for week in cohort_of.values():
+        sizes[week] += 1
     # In member order, so each member's weeks are counted once without holding every set.
     active: dict[tuple[date, int], int] = defaultdict(int)
     current, seen = -1, set[int]()
+    rows = MemberDay.objects.filter(**scope, day__gte=changed, actions__gt=0)
     for member_id, day in (
-        MemberDay.objects.filter(**scope, day__gte=first_week, actions__gt=0)
-        .order_by("member_id", "day")
+        rows.order_by("member_id", "day")
         .values_list("member_id", "day")
         .iterator(chunk_size=20_000)
+        if cohort_of
+        else ()
     ):
         if member_id != current:
             current, seen = member_id, set()
@@ -1008,14 +1014,11 @@ def _cohorts(community_id: int, group_id: int, since: date) -> None:
         if 0 <= index <= COHORT_WEEKS and index not in seen:
             seen.add(index)
             active[(cohort, index)] += 1
-    sizes: dict[date, int] = defaultdict(int)
-    for cohort in cohort_of.values():
-        sizes[cohort] += 1
     this_week = week_of(local_day(clock.now()))
     cells = []
     for cohort, size in sizes.items():
         last = min(COHORT_WEEKS, (this_week - cohort).days // 7)
-        for index in range(last + 1):
+        for index in range(_first_changed(cohort, changed), last + 1):
             cells.append(
                 CohortCell(
                     **scope,
@@ -1025,8 +1028,21 @@ def _cohorts(community_id: int, group_id: int, since: date) -> None:
                     retained=active.get((cohort, index), 0),
                 )
             )
-    CohortCell.objects.filter(**scope, cohort_week__gte=horizon).delete()
+    stored = CohortCell.objects.filter(**scope, cohort_week__gte=horizon)
+    stored.filter(cohort_week__gte=changed).delete()
+    earlier = stored.filter(cohort_week__lt=changed)
+    earlier.exclude(cohort_week__in=list(sizes)).delete()
+    for cohort, size in sizes.items():
+        if cohort < changed:
+            kept = earlier.filter(cohort_week=cohort)
+            kept.filter(week_index__gte=_first_changed(cohort, changed)).delete()
+            kept.update(size=size)
     CohortCell.objects.bulk_create(cells, batch_size=2000)
+
+
+def _first_changed(cohort: date, changed: date) -> int:
+    """The first of a cohort's week indexes on or after the week ``changed``."""
+    return max(0, (changed - cohort).days // 7)
 
 
 def _pairs(community_id: int) -> None:

@@ -101,6 +101,8 @@ def snapshot() -> dict[str, set[tuple[Any, ...]]]:
             "last_active_at",
             "last_interaction_day",
             "group_count",
+            "last_paid_day",
+            *(f"{kind}_bits_{k}" for kind in ("interaction", "paid", "repaid") for k in range(6)),
         ),
         "purchases": rows(Purchase, "community_id", "member_id", "order_key", "amount_minor"),
         "cohorts": rows(
@@ -181,6 +183,11 @@ counter = iter(range(10**6))
 @example(stream=[("pay", 0, 0, 0, 1, 0), ("join", 0, 0, 0, 5, 0)], cut=1)
 # And: an order whose second line came in a later run left the buyer's revenue at the first.
 @example(stream=[("pay", 1, 0, 0, 20, 2), ("pay", 1, 0, 0, 20, 2)], cut=1)
+# A later run's change weeks after a cohort's first weeks: those cells keep their counts.
+@example(
+    stream=[("join", 0, 0, 0, 0, 0), ("message", 0, 0, 0, 1, 0), ("message", 0, 0, 0, 50, 0)],
+    cut=2,
+)
 @example(
     stream=[
         ("join", 2, 0, 0, 60, 0),
