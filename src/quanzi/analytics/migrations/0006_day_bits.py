@@ -86,7 +86,20 @@ def backfill(apps: Any, schema_editor: Any) -> None:
         cursor.execute(paid_bits_sql(vendor))
 
 
+def compact(apps: Any, schema_editor: Any) -> None:
+    """The backfill wrote every fact again: on PostgreSQL that leaves the table about three
+    times its size in dead rows, and every pass over the members reads them all (2.9 s instead
+    of under 1 s at a million members) until it is rewritten. Rewrite it now, while the hub is
+    being upgraded anyway (an exclusive lock for about a minute at that size)."""
+    if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("VACUUM FULL ANALYZE analytics_memberfact")
+
+
 class Migration(migrations.Migration):
+    # VACUUM cannot run inside a transaction: each step commits on its own, the backfill in one.
+    atomic = False
+
     dependencies = [
         ("analytics", "0005_pending_last_times"),
     ]
@@ -106,5 +119,6 @@ class Migration(migrations.Migration):
             for kind in ("interaction", "paid", "repaid")
             for k in range(COLUMNS)
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop),
+        migrations.RunPython(backfill, migrations.RunPython.noop, atomic=True),
+        migrations.RunPython(compact, migrations.RunPython.noop, atomic=False),
     ]
